@@ -30,9 +30,16 @@ def _numpy_globals():
 
 def checkpoint_safe_globals() -> list:
     """The non-tensor types found in checkpoints written by MMEngine's Runner."""
-    from mmengine.logging import HistoryBuffer
+    import builtins
+
     from mmengine.config.config import ConfigDict
-    return [HistoryBuffer, ConfigDict] + _numpy_globals()
+    from mmengine.logging import HistoryBuffer
+
+    # HistoryBuffer pickles its statistics methods as ``getattr(HistoryBuffer,
+    # 'mean')``. Allowing ``getattr`` is contained: the weights-only unpickler still
+    # calls only allow-listed callables, so an attribute fetched this way cannot be
+    # executed unless it is itself on this list.
+    return [HistoryBuffer, ConfigDict, builtins.getattr] + _numpy_globals()
 
 
 def register_checkpoint_safe_globals() -> bool:
