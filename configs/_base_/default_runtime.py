@@ -19,8 +19,17 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2000,
+    # CheckpointHook with atomic writes (a killed save never leaves a half file).
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=2000,
                     max_keep_ckpts=2, save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='MultiTaskVisualizationHook', draw=False),
 )
+
+# Reliability (docs/failure_modes.md): stop at the first NaN/inf loss naming the task;
+# refuse checkpoints of another model; resume with the same random streams.
+custom_hooks = [
+    dict(type='NonFiniteLossHook'),
+    dict(type='CheckpointCheckHook'),
+    dict(type='ExactResumeHook'),
+]

@@ -47,9 +47,16 @@ class MultiTaskDataSample(SegDataSample):
         labeled_tasks (tuple[str]): the tasks labelled for this image.
     """
 
+    # ``labeled_tasks`` is a metainfo key: BaseDataElement.set_metainfo stores
+    # metainfo as attributes, so the property needs a setter, and its getter
+    # must not read ``self.metainfo`` (which calls this getter: recursion).
     @property
     def labeled_tasks(self) -> Tuple[str, ...]:
-        return tuple(self.metainfo.get('labeled_tasks', ()))
+        return tuple(self.__dict__.get('_labeled_tasks_value', ()))
+
+    @labeled_tasks.setter
+    def labeled_tasks(self, value) -> None:
+        self.__dict__['_labeled_tasks_value'] = tuple(value)
 
     def is_labeled(self, task: str) -> bool:
         return task in self.labeled_tasks

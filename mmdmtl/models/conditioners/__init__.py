@@ -1,0 +1,3 @@
+from .multi_task_conditioner import MultiTaskConditioner
+
+__all__ = ['MultiTaskConditioner']

@@ -1,0 +1,12 @@
+# MTL baseline (shared backbone + initial heads only), ResNet-18, on NYUD-v2, partial-label protocol (13 classes, depth, normals, 288x384), random-label setting.
+_base_ = [
+    '../_base_/models/mtl_baseline_r18.py',
+    '../_base_/datasets/nyud_v2_partial_random_label.py',
+    '../_base_/schedules/schedule_100e_adam.py',
+]
+model = dict(
+    data_preprocessor={{_base_.data_preprocessor}},
+    tasks=dict(semseg=13, depth=1, normals=3),
+    # no published DiffusionMTL weights here: equal weights (MTPSL protocol)
+    loss_weights=dict(semseg=1.0, depth=1.0, normals=1.0),
+)

@@ -1,0 +1,10 @@
+# MTL baseline (shared backbone + initial heads only), ResNet-18, on PASCAL-Context (PASCAL_MT, 5 tasks), random-label setting.
+_base_ = [
+    '../_base_/models/mtl_baseline_r18.py',
+    '../_base_/datasets/pascal_context_mt_random_label.py',
+    '../_base_/schedules/schedule_100e_adam.py',
+]
+model = dict(
+    data_preprocessor={{_base_.data_preprocessor}},
+    tasks=dict(semseg=21, human_parts=7, sal=2, normals=3, edge=1),
+)

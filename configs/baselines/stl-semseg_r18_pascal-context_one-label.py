@@ -1,0 +1,16 @@
+# Single-task baseline (semseg), ResNet-18, on PASCAL-Context (PASCAL_MT, 5 tasks), one-label setting.
+# The dataset keeps only this task (split columns of the other tasks are
+# dropped; images without its label weigh 0); evaluated on this task only.
+_base_ = [
+    '../_base_/models/mtl_baseline_r18.py',
+    '../_base_/datasets/pascal_context_mt_one_label.py',
+    '../_base_/schedules/schedule_100e_adam.py',
+]
+model = dict(
+    data_preprocessor={{_base_.data_preprocessor}},
+    tasks=dict(semseg=21))
+train_dataloader = dict(dataset=dict(tasks=('semseg', )))
+val_dataloader = dict(dataset=dict(tasks=('semseg', )))
+test_dataloader = val_dataloader
+val_evaluator = [dict(type='SemSegMetric', prefix='semseg', num_classes=21)]
+test_evaluator = val_evaluator

@@ -1,0 +1,12 @@
+# DiffusionMTL (Feature Diffusion), ResNet-18, on NYUD-v2, partial-label protocol (13 classes, depth, normals, 288x384), one-label setting.
+_base_ = [
+    '../_base_/models/diffusionmtl_r18.py',
+    '../_base_/datasets/nyud_v2_partial_one_label.py',
+    '../_base_/schedules/schedule_100e_adam.py',
+]
+model = dict(
+    data_preprocessor={{_base_.data_preprocessor}},
+    tasks=dict(semseg=13, depth=1, normals=3),
+    # no published DiffusionMTL weights here: equal weights (MTPSL protocol)
+    loss_weights=dict(semseg=1.0, depth=1.0, normals=1.0),
+)

@@ -1,0 +1,11 @@
+# DiffusionMTL (Prediction Diffusion), ResNet-18, on PASCAL-Context (PASCAL_MT, 5 tasks), one-label setting.
+_base_ = [
+    '../_base_/models/diffusionmtl_r18.py',
+    '../_base_/datasets/pascal_context_mt_one_label.py',
+    '../_base_/schedules/schedule_100e_adam.py',
+]
+model = dict(
+    data_preprocessor={{_base_.data_preprocessor}},
+    tasks=dict(semseg=21, human_parts=7, sal=2, normals=3, edge=1),
+    refine_head=dict(diffuse='prediction'),
+)

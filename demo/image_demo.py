@@ -1,0 +1,51 @@
+"""Predict every task for one image (or a directory of images) and write the results.
+
+    python demo/image_demo.py IMAGE CONFIG CHECKPOINT [--out-dir outputs] [--device cpu]
+
+Writes <out-dir>/vis/<image>.png (the image and every task's prediction in one panel)
+and <out-dir>/preds/<task>/<image>.png (class ids, probabilities x 255, normals as RGB,
+depth x 1000 as 16-bit), plus .npy arrays with --save-npy.
+"""
+import argparse
+import os.path as osp
+import sys
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='mmdmtl image demo')
+    parser.add_argument('img', help='image file or directory of images')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--out-dir', default='outputs', help='output directory')
+    parser.add_argument(
+        '--device', default=None, help='cpu, cuda, cuda:1 ... (default: GPU if any)')
+    parser.add_argument(
+        '--tasks', nargs='+', default=None, help='tasks to output (default: all)')
+    parser.add_argument('--save-npy', action='store_true', help='also write .npy')
+    parser.add_argument('--show', action='store_true', help='show the panel')
+    parser.add_argument('--wait-time', type=float, default=0, help='window seconds')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from mmdmtl.apis import MultiTaskInferencer
+    inferencer = MultiTaskInferencer(
+        args.config, args.checkpoint, device=args.device, tasks=args.tasks)
+    result = inferencer(
+        args.img,
+        out_dir=args.out_dir,
+        save_npy=args.save_npy,
+        show=args.show,
+        wait_time=args.wait_time)
+    for i, preds in enumerate(result['predictions']):
+        shapes = ', '.join(f'{t} {tuple(a.shape)}' for t, a in preds.items())
+        print(f'[{i}] {shapes}')
+    print(f'panels in {osp.join(args.out_dir, "vis")}, predictions in '
+          f'{osp.join(args.out_dir, "preds")}')
+    return result
+
+
+if __name__ == '__main__':
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+    main()

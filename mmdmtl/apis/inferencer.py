@@ -1,0 +1,259 @@
+"""``MultiTaskInferencer``: config + checkpoint -> every task's prediction per image.
+
+    >>> from mmdmtl.apis import MultiTaskInferencer
+    >>> inferencer = MultiTaskInferencer('configs/...py', 'work_dirs/.../iter_N.pth')
+    >>> out = inferencer('demo.jpg', out_dir='outputs')
+    >>> out['predictions'][0]['semseg'].shape     # (H, W) class ids
+    >>> out['predictions'][0]['normals'].shape    # (H, W, 3) unit vectors
+
+Outputs always come as lists, one entry per input image, in input order.
+"""
+import os.path as osp
+import re
+import warnings
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from mmengine.config import Config, ConfigDict
+from mmengine.dataset import Compose
+from mmengine.infer.infer import BaseInferencer
+from mmengine.registry import init_default_scope
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
+
+from mmdmtl.registry import INFERENCERS, TRANSFORMS
+from mmdmtl.structures import check_task_names
+from .utils import predictions_to_numpy, save_task_predictions
+
+InputType = Union[str, np.ndarray]
+InputsType = Union[InputType, Sequence[InputType]]
+
+# Transforms that read labels have nothing to read at inference time.
+_ANNOTATION_LOADER = re.compile(r'Annotation|LoadTaskLabels|LoadMultiTaskLabels')
+_IMAGE_LOADER = re.compile(r'^Load.*Image')
+
+
+def _type_name(t) -> str:
+    name = t['type'] if isinstance(t, dict) else type(t).__name__
+    name = name if isinstance(name, str) else name.__name__
+    return name.split('.')[-1]
+
+
+class _ImageInput:
+    """First pipeline step at inference: a path goes through the config's own image
+    loader (so ``.npy`` images etc. load exactly as in testing); an array (H x W x 3
+    uint8, BGR as ``mmcv.imread`` returns it) is used as is."""
+
+    def __init__(self, file_loader):
+        self.file_loader = file_loader
+
+    def __call__(self, single_input):
+        if isinstance(single_input, str):
+            if not osp.isfile(single_input):
+                raise FileNotFoundError(f'input image not found: {single_input}')
+            results = dict(img_path=single_input, labeled_tasks=(), seg_fields=[])
+            return self.file_loader(results)
+        if isinstance(single_input, np.ndarray):
+            img = single_input
+            if img.ndim == 2:
+                img = np.repeat(img[..., None], 3, axis=-1)
+            if img.ndim != 3 or img.shape[-1] != 3:
+                raise ValueError(f'input array must be H x W x 3, got {img.shape}')
+            return dict(
+                img=img,
+                img_path=None,
+                img_shape=img.shape[:2],
+                ori_shape=img.shape[:2],
+                labeled_tasks=(),
+                seg_fields=[])
+        raise TypeError(f'inputs must be image paths or numpy arrays, got '
+                        f'{type(single_input).__name__}')
+
+
+@INFERENCERS.register_module()
+class MultiTaskInferencer(BaseInferencer):
+    """Run a trained multi-task model on images.
+
+    Args:
+        model (str | Config | dict): config file or config.
+        weights (str, optional): checkpoint. Without it the model keeps its random
+            initialisation (a warning says so).
+        device (str, optional): 'cpu', 'cuda', 'cuda:1', ... Defaults to a GPU when
+            one is present.
+        tasks (Sequence[str], optional): tasks to return. Defaults to every task the
+            model predicts.
+        scope (str): registry scope. Defaults to 'mmdmtl'.
+        show_progress (bool): progress bar over batches. Defaults to False.
+
+    Call arguments (``inferencer(inputs, **kwargs)``):
+        inputs: an image path, a directory of images, an array, or a list of these.
+        batch_size (int): images per forward pass. Defaults to 1.
+        out_dir (str): when given, write ``<out_dir>/preds/<task>/<stem>.png``
+            (see :func:`mmdmtl.apis.utils.encode_prediction_png`) and the panels as
+            ``<out_dir>/vis/<stem>.png``.
+        save_npy (bool): also write the exact arrays as ``.npy``. Defaults to False.
+        return_vis (bool): return the panels (RGB uint8). Defaults to False.
+        draw_pred (bool): draw panels at all (needed for ``vis/``). Defaults to True.
+        show (bool), wait_time (float): show panels in a window.
+        return_datasamples (bool): return the ``MultiTaskDataSample`` objects
+            instead of arrays.
+
+    Returns:
+        dict with ``predictions``: a list (one per input) of dicts task -> array
+        (class maps [H, W] int64, sal/edge probabilities [H, W] float32, normals
+        [H, W, 3] float32, depth [H, W] float32), and ``visualization``: a list of
+        panels (empty unless ``return_vis``).
+    """
+    preprocess_kwargs: set = set()
+    forward_kwargs: set = set()
+    visualize_kwargs: set = {
+        'show', 'wait_time', 'draw_pred', 'return_vis', 'out_dir_vis'
+    }
+    postprocess_kwargs: set = {'out_dir', 'save_npy'}
+
+    def __init__(self,
+                 model: Union[str, Config, ConfigDict, dict],
+                 weights: Optional[str] = None,
+                 device: Optional[str] = None,
+                 tasks: Optional[Sequence[str]] = None,
+                 scope: str = 'mmdmtl',
+                 show_progress: bool = False) -> None:
+        from mmdmtl.utils import register_all_modules
+        register_all_modules(init_default_scope=False)
+        init_default_scope(scope)
+        if isinstance(model, str) and not osp.isfile(model):
+            raise FileNotFoundError(f'MultiTaskInferencer: config file not found: '
+                                    f'{model}')
+        if weights is not None and not osp.isfile(weights):
+            raise FileNotFoundError(f'MultiTaskInferencer: checkpoint not found: '
+                                    f'{weights}')
+        if device is None:
+            device = 'cuda' if torch.cuda.is_available() else 'cpu'
+        self.tasks = (check_task_names(tasks, 'MultiTaskInferencer(tasks=...)')
+                      if tasks is not None else None)
+        super().__init__(
+            model=model,
+            weights=weights,
+            device=device,
+            scope=scope,
+            show_progress=show_progress)
+        if self.visualizer is not None:
+            self.visualizer.dataset_meta = getattr(self.model, 'dataset_meta', None)
+
+    # ------------------------------------------------------------------ set-up
+    def _load_weights_to_model(self, model, checkpoint, cfg) -> None:
+        if checkpoint is None:
+            warnings.warn('MultiTaskInferencer: no checkpoint given, the predictions '
+                          'come from a randomly initialised model')
+            model.dataset_meta = self._dataset_meta_from_cfg(cfg)
+            return
+        _load_checkpoint_to_model(model, checkpoint)
+        meta = checkpoint.get('meta', {}) or {}
+        model.dataset_meta = meta.get('dataset_meta') or \
+            self._dataset_meta_from_cfg(cfg)
+
+    @staticmethod
+    def _dataset_meta_from_cfg(cfg) -> Optional[dict]:
+        try:
+            meta = cfg.test_dataloader.dataset.get('metainfo')
+        except AttributeError:
+            return None
+        return dict(meta) if meta else None
+
+    def _init_pipeline(self, cfg) -> Compose:
+        try:
+            pipeline_cfg = list(cfg.test_dataloader.dataset.pipeline)
+        except AttributeError:
+            pipeline_cfg = list(cfg.get('test_pipeline') or [])
+        if not pipeline_cfg:
+            raise ValueError('MultiTaskInferencer: the config has no '
+                             'test_dataloader.dataset.pipeline (nor test_pipeline)')
+        pipeline_cfg = [
+            t for t in pipeline_cfg if not _ANNOTATION_LOADER.search(_type_name(t))
+        ]
+        load_idx = next((i for i, t in enumerate(pipeline_cfg)
+                         if _IMAGE_LOADER.search(_type_name(t))), None)
+        if load_idx is None:
+            raise ValueError(
+                'MultiTaskInferencer: no image-loading transform (Load*Image*) in '
+                f'the test pipeline {[_type_name(t) for t in pipeline_cfg]}')
+        loader = TRANSFORMS.build(pipeline_cfg[load_idx]) if isinstance(
+            pipeline_cfg[load_idx], dict) else pipeline_cfg[load_idx]
+        rest = Compose(pipeline_cfg[load_idx + 1:])
+        first = _ImageInput(loader)
+        return Compose([first, rest])
+
+    def _init_visualizer(self, cfg):
+        vis_cfg = cfg.get('visualizer') or dict(type='MultiTaskVisualizer')
+        cfg.visualizer = vis_cfg
+        # No backends: the inferencer writes its panels itself.
+        cfg.visualizer['vis_backends'] = None
+        cfg.visualizer.pop('save_dir', None)
+        return super()._init_visualizer(cfg)
+
+    # --------------------------------------------------------------- the steps
+    def visualize(self,
+                  inputs: list,
+                  preds: list,
+                  show: bool = False,
+                  wait_time: float = 0.,
+                  draw_pred: bool = True,
+                  return_vis: bool = False,
+                  out_dir_vis: str = '') -> List[np.ndarray]:
+        from mmdmtl.visualization import load_image_rgb
+        if not draw_pred or self.visualizer is None or not (
+                show or return_vis or out_dir_vis):
+            return []
+        panels = []
+        for i, (single_input, pred) in enumerate(zip(inputs, preds)):
+            if isinstance(single_input, str):
+                img = load_image_rgb(single_input)
+                stem = osp.splitext(osp.basename(single_input))[0]
+            else:
+                img = np.ascontiguousarray(single_input[..., ::-1])  # BGR -> RGB
+                stem = f'{i:08d}'
+            out_file = (osp.join(out_dir_vis, 'vis', f'{stem}.png')
+                        if out_dir_vis else None)
+            panel = self.visualizer.add_datasample(
+                stem,
+                img,
+                pred,
+                draw_gt=False,
+                draw_pred=True,
+                show=show,
+                wait_time=wait_time,
+                out_file=out_file)
+            panels.append(panel)
+        return panels if return_vis else []
+
+    def postprocess(self,
+                    preds: list,
+                    visualization: List[np.ndarray],
+                    return_datasamples: bool = False,
+                    out_dir: str = '',
+                    save_npy: bool = False) -> Dict[str, list]:
+        results = dict(predictions=[], visualization=visualization)
+        for i, sample in enumerate(preds):
+            arrays = predictions_to_numpy(sample, self.tasks)
+            if out_dir:
+                path = sample.metainfo.get('img_path')
+                stem = (osp.splitext(osp.basename(path))[0] if path else f'{i:08d}')
+                save_task_predictions(arrays, osp.join(out_dir, 'preds'), stem,
+                                      save_npy=save_npy)
+            results['predictions'].append(sample if return_datasamples else arrays)
+        return results
+
+    def __call__(self,
+                 inputs: InputsType,
+                 return_datasamples: bool = False,
+                 batch_size: int = 1,
+                 out_dir: str = '',
+                 **kwargs) -> dict:
+        # out_dir serves both visualize (panels) and postprocess (prediction files).
+        return super().__call__(
+            inputs,
+            return_datasamples=return_datasamples,
+            batch_size=batch_size,
+            out_dir=out_dir,
+            out_dir_vis=out_dir if kwargs.get('draw_pred', True) else '',
+            **kwargs)

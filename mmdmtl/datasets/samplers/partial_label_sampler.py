@@ -1,0 +1,238 @@
+"""``PartialLabelSampler``: DDP-correct sampler that can make every batch hold a
+label for every task."""
+import math
+from typing import Iterator, List, Optional, Sized
+
+import numpy as np
+from mmengine.dist import get_dist_info, sync_random_seed
+from torch.utils.data import Sampler
+
+from mmdmtl.registry import DATA_SAMPLERS
+
+
+def _label_matrix(dataset) -> np.ndarray:
+    matrix = getattr(dataset, 'label_matrix', None)
+    if matrix is None:
+        raise TypeError(
+            f"PartialLabelSampler(mode='cover_tasks') needs a dataset with a "
+            f'label_matrix (a MultiTaskDataset), got {type(dataset).__name__}')
+    return np.asarray(matrix, dtype=bool)
+
+
+def compose_task_covering_batches(matrix: np.ndarray, batch_size: int,
+                                  rng: np.random.Generator) -> List[np.ndarray]:
+    """Split a shuffled dataset into full batches so that, whenever the split
+    allows it, every batch holds at least one label of every task.
+
+    Greedy over batches: each batch first takes, for every task it still
+    lacks (scarcest task first), an unused image labelled for it; the free
+    slots then go to images of the tasks with the largest surplus (labels left
+    minus batches left that still need that task), so no task runs out before
+    the last batch. Every image is used once; a short last batch is topped up
+    with repeats, first of images labelled for the tasks it lacks.
+
+    Args:
+        matrix: bool [N, T] label matrix.
+        batch_size: images per batch.
+        rng: the generator that shuffles.
+
+    Returns:
+        list of int arrays, each of length ``batch_size``.
+    """
+    n, num_tasks = matrix.shape
+    order = rng.permutation(n)
+    m = matrix[order]
+    unused = np.ones(n, dtype=bool)
+    num_batches = max(1, math.ceil(n / batch_size))
+    remaining = m.sum(0).astype(np.int64)  # unused labels per task
+    batches = []
+    left, ptr = n, 0  # unused count; first possibly-unused position
+    for b in range(num_batches):
+        batches_left = num_batches - b
+        chosen: List[int] = []
+        have = np.zeros(num_tasks, dtype=bool)
+        # 1) cover the tasks, scarcest first.
+        for t in np.argsort(remaining / batches_left, kind='stable'):
+            if have[t] or remaining[t] == 0 or len(chosen) >= batch_size:
+                continue
+            cand = np.flatnonzero(unused & m[:, t])
+            if not len(cand):
+                continue
+            # Prefer an image that covers the most still-missing tasks.
+            gain = (m[cand] & ~have).sum(1)
+            i = int(cand[np.argmax(gain)])
+            chosen.append(i)
+            unused[i] = False
+            left -= 1
+            have |= m[i]
+            remaining -= m[i]
+        # 2) fill by surplus, among the next unused images of the shuffled
+        # order (a window keeps this O(N) per epoch and the order random).
+        while len(chosen) < batch_size and left:
+            while not unused[ptr]:
+                ptr += 1
+            surplus = remaining - (batches_left - 1)
+            cand = ptr + np.flatnonzero(unused[ptr:ptr + 256])
+            score = (m[cand] * surplus[None]).sum(1) - 1e3 * (
+                m[cand] & (surplus[None] <= 0)).sum(1)
+            i = int(cand[np.argmax(score)])
+            chosen.append(i)
+            unused[i] = False
+            left -= 1
+            remaining -= m[i]
+        batches.append(order[np.asarray(chosen, dtype=np.int64)])
+    # Any image left (cannot happen unless n > num_batches * batch_size).
+    assert not unused.any()
+    last = list(batches[-1])
+    if len(last) < batch_size:
+        # Top up with repeats: first images of the tasks the batch lacks.
+        have = matrix[last].any(0) if last else np.zeros(num_tasks, bool)
+        for t in range(num_tasks):
+            if len(last) >= batch_size or have[t] or not matrix[:, t].any():
+                continue
+            i = int(rng.choice(np.flatnonzero(matrix[:, t])))
+            last.append(i)
+            have |= matrix[i]
+        while len(last) < batch_size:
+            last.append(int(rng.integers(n)))
+        batches[-1] = np.asarray(last, dtype=np.int64)
+    return batches
+
+
+@DATA_SAMPLERS.register_module()
+class PartialLabelSampler(Sampler):
+    """Sampler for partially labelled multi-task data, correct under DDP.
+
+    * Every rank gets the same number of indices (the epoch is padded by
+      repeating images), and the ranks together cover the whole dataset every
+      epoch.
+    * The seed is synchronised across ranks (``seed=None`` draws one on rank 0
+      and broadcasts it); the order comes from a private generator seeded with
+      ``seed + epoch`` (``set_epoch`` changes it; the global RNG is untouched).
+    * ``mode='cover_tasks'`` composes batches of ``batch_size`` (the per-GPU
+      batch size of the dataloader; they must agree) so that every batch holds
+      a label of every task whenever the split allows it (see
+      ``compose_task_covering_batches``). ``mode='random'`` is a plain shuffle.
+    * Resumable: ``state_dict()``/``load_state_dict()`` carry seed, epoch and
+      the number of indices already consumed this epoch; the next ``__iter__``
+      continues exactly where the saved one stopped.
+
+    Args:
+        dataset: the dataset (``label_matrix`` needed for 'cover_tasks').
+        batch_size (int, optional): per-rank batch size ('cover_tasks' only).
+        mode (str): 'random' or 'cover_tasks'.
+        shuffle (bool): shuffle (mode 'random' only; 'cover_tasks' always
+            shuffles).
+        seed (int, optional): base seed.
+        round_up (bool): pad so that every rank has the same length (True) or
+            drop the tail (False).
+    """
+
+    def __init__(self,
+                 dataset: Sized,
+                 batch_size: Optional[int] = None,
+                 mode: str = 'random',
+                 shuffle: bool = True,
+                 seed: Optional[int] = None,
+                 round_up: bool = True) -> None:
+        if mode not in ('random', 'cover_tasks'):
+            raise ValueError(f"mode must be 'random' or 'cover_tasks', got "
+                             f'{mode!r}')
+        if mode == 'cover_tasks' and not batch_size:
+            raise ValueError("PartialLabelSampler(mode='cover_tasks') needs "
+                             'batch_size (the dataloader batch size)')
+        rank, world_size = get_dist_info()
+        self.rank, self.world_size = rank, world_size
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.mode = mode
+        self.shuffle = shuffle
+        self.seed = sync_random_seed() if seed is None else int(seed)
+        self.round_up = round_up
+        self.epoch = 0
+        self._consumed = 0  # indices handed out in the current epoch
+        n = len(dataset)
+        if mode == 'cover_tasks':
+            self._matrix = _label_matrix(dataset)
+            if len(self._matrix) != n:
+                raise ValueError(f'label_matrix has {len(self._matrix)} rows '
+                                 f'for a dataset of {n} images')
+            batches = max(1, math.ceil(n / batch_size))
+            self.num_samples = math.ceil(batches / world_size) * batch_size
+        elif round_up:
+            self.num_samples = math.ceil(n / world_size)
+        else:
+            self.num_samples = math.ceil((n - rank) / world_size)
+        self.total_size = self.num_samples * world_size
+
+    def _epoch_indices(self) -> List[int]:
+        """This rank's indices of the current epoch (identical on re-call)."""
+        n = len(self.dataset)
+        rng = np.random.default_rng(self.seed + self.epoch)
+        if self.mode == 'cover_tasks':
+            batches = compose_task_covering_batches(self._matrix,
+                                                    self.batch_size, rng)
+            per_rank = self.num_samples // self.batch_size
+            # Pad with whole extra batches so every rank gets as many.
+            k = 0
+            while len(batches) < per_rank * self.world_size:
+                batches.append(batches[k])
+                k += 1
+            # Batch j goes to rank j % world_size: ranks get interleaved,
+            # complete batches.
+            mine = batches[self.rank::self.world_size]
+            return np.concatenate(mine).tolist()
+        if self.shuffle:
+            indices = rng.permutation(n).tolist()
+        else:
+            indices = list(range(n))
+        if self.round_up:
+            reps = math.ceil(self.total_size / max(n, 1))
+            indices = (indices * reps)[:self.total_size]
+        return indices[self.rank:self.total_size:self.world_size]
+
+    def __iter__(self) -> Iterator[int]:
+        indices = self._epoch_indices()
+        start = self._consumed
+        for i in indices[start:]:
+            self._consumed += 1
+            yield i
+        # A finished epoch starts the next one from its beginning.
+        self._consumed = 0
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def set_epoch(self, epoch: int) -> None:
+        """Set the epoch (changes the order); restarts the epoch's count."""
+        if epoch != self.epoch:
+            self._consumed = 0
+        self.epoch = epoch
+
+    def state_dict(self, num_consumed: Optional[int] = None) -> dict:
+        """State for an exact resume. ``num_consumed`` overrides the count of
+        indices this rank has consumed in the epoch (a DataLoader prefetches,
+        so the sampler's own count may be ahead: pass iter * batch_size)."""
+        return dict(
+            seed=self.seed,
+            epoch=self.epoch,
+            num_consumed=self._consumed if num_consumed is None else
+            int(num_consumed),
+            mode=self.mode,
+            world_size=self.world_size)
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get('world_size', self.world_size) != self.world_size:
+            raise ValueError(
+                f'sampler state saved with world_size {state["world_size"]} '
+                f'cannot resume with world_size {self.world_size}')
+        if state.get('mode', self.mode) != self.mode:
+            raise ValueError(f'sampler state of mode {state["mode"]!r} given '
+                             f'to a sampler of mode {self.mode!r}')
+        self.seed = int(state['seed'])
+        self.epoch = int(state['epoch'])
+        consumed = int(state.get('num_consumed', 0))
+        if not 0 <= consumed <= self.num_samples:
+            raise ValueError(f'num_consumed={consumed} outside 0..'
+                             f'{self.num_samples}')
+        self._consumed = consumed

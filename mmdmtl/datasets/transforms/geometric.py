@@ -1,0 +1,341 @@
+"""Geometric transforms that move every task's label with the image.
+
+They act on ``results['img']`` and every key of ``results['seg_fields']``
+(filled by ``LoadMultiTaskAnnotations``), with the rules each task needs:
+
+* class/binary maps, normals and depth are resampled with nearest neighbour
+  (no new class ids, no blended normals, no depth mixed across a boundary);
+* flipping negates the normal component of the flipped axis (x for a
+  horizontal flip, y for a vertical one);
+* depth values are kept by default when scaling (NYUD_MT / PASCAL protocol) and
+  divided by the scale factor with ``depth_rescale=True`` (the MTAN/MTPSL
+  RandomScaleCrop protocol: zooming in by s brings the scene s times closer);
+* padding uses each task's pad value (255 for class/binary maps, 0 for normals
+  and depth, ``pad_val`` for the image).
+"""
+from typing import Optional, Sequence, Tuple, Union
+
+import mmcv
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmcv.transforms import RandomFlip as MMCV_RandomFlip
+from mmcv.transforms import Resize as MMCV_Resize
+from mmcv.transforms.utils import cache_randomness
+
+from mmdmtl.registry import TRANSFORMS
+from mmdmtl.structures import TASKS
+from .loading import KEY_TO_TASK
+
+NORMAL_KEY = 'gt_normal_map'
+DEPTH_KEY = 'gt_depth_map'
+
+
+def field_pad_value(key: str, default: float = 255) -> float:
+    """The pad value of a results key (its task's pad value)."""
+    task = KEY_TO_TASK.get(key)
+    return TASKS[task].pad_value if task is not None else default
+
+
+@TRANSFORMS.register_module()
+class MultiTaskRandomFlip(MMCV_RandomFlip):
+    """Random flip of the image and every label, negating the normals' flipped
+    component (mmcv's/mmseg's RandomFlip flip the map but not the vectors).
+
+    Required Keys: img, (seg_fields and their maps)
+    Modified Keys: img, every key of seg_fields
+    Added Keys: flip, flip_direction
+
+    Args: as ``mmcv.transforms.RandomFlip`` (prob, direction).
+    """
+
+    def _flip(self, results: dict) -> None:
+        direction = results['flip_direction']
+        results['img'] = mmcv.imflip(results['img'], direction=direction)
+        for key in results.get('seg_fields', []):
+            if results.get(key) is None:
+                continue
+            flipped = mmcv.imflip(results[key], direction=direction)
+            if key == NORMAL_KEY:
+                flipped = flipped.copy()
+                if direction in ('horizontal', 'diagonal'):
+                    flipped[..., 0] *= -1
+                if direction in ('vertical', 'diagonal'):
+                    flipped[..., 1] *= -1
+                # -0.0 of invalid (zero) normals is harmless but keep them 0.
+                flipped += 0.0
+            results[key] = flipped
+
+
+def _resize_fields(results: dict, size_wh: Tuple[int, int], keep_ratio: bool,
+                   depth_factor: Optional[float]) -> None:
+    for key in results.get('seg_fields', []):
+        if results.get(key) is None:
+            continue
+        arr = mmcv.imresize(results[key], size_wh, interpolation='nearest')
+        if key == DEPTH_KEY and depth_factor is not None:
+            arr = arr / np.float32(depth_factor)
+        results[key] = arr
+
+
+@TRANSFORMS.register_module()
+class MultiTaskResize(MMCV_Resize):
+    """``mmcv`` Resize that resizes every label map with nearest neighbour.
+
+    Required Keys: img, (seg_fields and their maps)
+    Modified Keys: img, img_shape, every key of seg_fields
+    Added Keys: scale, scale_factor, keep_ratio
+
+    Args:
+        depth_rescale (bool): divide depth values by the scale factor (MTAN
+            protocol). Default False (values kept).
+        Other args as ``mmcv.transforms.Resize`` (scale, scale_factor,
+        keep_ratio, interpolation of the image).
+    """
+
+    def __init__(self, *args, depth_rescale: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.depth_rescale = depth_rescale
+
+    def _resize_seg(self, results: dict) -> None:
+        h, w = results['img'].shape[:2]
+        factor = None
+        if self.depth_rescale:
+            sw, sh = results['scale_factor']
+            factor = float(np.sqrt(sw * sh))
+        _resize_fields(results, (w, h), self.keep_ratio, factor)
+
+    def __repr__(self):
+        return super().__repr__()[:-1] + f', depth_rescale={self.depth_rescale})'
+
+
+@TRANSFORMS.register_module()
+class MultiTaskRandomScale(BaseTransform):
+    """Rescale the image (and labels) by a factor drawn uniformly from
+    ``ratio_range``, relative to the image's own size (the PASCAL_MT recipe's
+    "random scale 0.5-2.0").
+
+    Required Keys: img, (seg_fields and their maps)
+    Modified Keys: img, img_shape, every key of seg_fields
+    Added Keys: scale, scale_factor, keep_ratio
+
+    Args:
+        ratio_range (tuple[float]): (min, max) scale factor.
+        interpolation (str): image interpolation ('bilinear').
+        depth_rescale (bool): see ``MultiTaskResize``.
+    """
+
+    def __init__(self,
+                 ratio_range: Tuple[float, float] = (0.5, 2.0),
+                 interpolation: str = 'bilinear',
+                 depth_rescale: bool = False):
+        lo, hi = ratio_range
+        if not 0 < lo <= hi:
+            raise ValueError(f'ratio_range must satisfy 0 < min <= max, got '
+                             f'{ratio_range}')
+        self.ratio_range = (float(lo), float(hi))
+        self.interpolation = interpolation
+        self.depth_rescale = depth_rescale
+
+    @cache_randomness
+    def _random_ratio(self) -> float:
+        return float(np.random.uniform(*self.ratio_range))
+
+    def transform(self, results: dict) -> dict:
+        ratio = self._random_ratio()
+        resize = MultiTaskResize(
+            scale_factor=ratio,
+            keep_ratio=True,
+            interpolation=self.interpolation,
+            depth_rescale=self.depth_rescale)
+        return resize(results)
+
+    def __repr__(self):
+        return (f'{type(self).__name__}(ratio_range={self.ratio_range}, '
+                f'interpolation={self.interpolation}, '
+                f'depth_rescale={self.depth_rescale})')
+
+
+@TRANSFORMS.register_module()
+class MultiTaskRandomCrop(BaseTransform):
+    """Random crop of the image and every label (at most ``crop_size``; smaller
+    images are kept whole, pad them afterwards).
+
+    ``cat_max_ratio < 1`` retries (up to 10 times) crops in which one semseg
+    class covers more than that fraction of the labelled pixels, as mmseg does;
+    images without a semseg label (partial labels) skip the check instead of
+    failing like mmseg's RandomCrop.
+
+    Required Keys: img, (seg_fields and their maps, gt_seg_map)
+    Modified Keys: img, img_shape, every key of seg_fields
+
+    Args:
+        crop_size (int | tuple[int, int]): (h, w) of the crop.
+        cat_max_ratio (float): max fraction of one class in the crop.
+        ignore_index (int): label ignored by the ratio check.
+    """
+
+    def __init__(self,
+                 crop_size: Union[int, Tuple[int, int]],
+                 cat_max_ratio: float = 1.0,
+                 ignore_index: int = 255):
+        if isinstance(crop_size, int):
+            crop_size = (crop_size, crop_size)
+        if not (len(crop_size) == 2 and min(crop_size) > 0):
+            raise ValueError(f'crop_size must be positive (h, w), got '
+                             f'{crop_size}')
+        self.crop_size = tuple(int(c) for c in crop_size)
+        self.cat_max_ratio = cat_max_ratio
+        self.ignore_index = ignore_index
+
+    def _random_bbox(self, img_hw) -> Tuple[int, int, int, int]:
+        margin_h = max(img_hw[0] - self.crop_size[0], 0)
+        margin_w = max(img_hw[1] - self.crop_size[1], 0)
+        y1 = np.random.randint(0, margin_h + 1)
+        x1 = np.random.randint(0, margin_w + 1)
+        return (y1, min(y1 + self.crop_size[0], img_hw[0]), x1,
+                min(x1 + self.crop_size[1], img_hw[1]))
+
+    @cache_randomness
+    def crop_bbox(self, results: dict) -> Tuple[int, int, int, int]:
+        hw = results['img'].shape[:2]
+        bbox = self._random_bbox(hw)
+        seg = results.get('gt_seg_map')
+        if self.cat_max_ratio < 1.0 and seg is not None:
+            for _ in range(10):
+                y1, y2, x1, x2 = bbox
+                labels, cnt = np.unique(seg[y1:y2, x1:x2], return_counts=True)
+                cnt = cnt[labels != self.ignore_index]
+                if len(cnt) > 1 and cnt.max() / cnt.sum() < self.cat_max_ratio:
+                    break
+                bbox = self._random_bbox(hw)
+        return bbox
+
+    def transform(self, results: dict) -> dict:
+        y1, y2, x1, x2 = self.crop_bbox(results)
+        results['img'] = results['img'][y1:y2, x1:x2, ...]
+        results['img_shape'] = results['img'].shape[:2]
+        for key in results.get('seg_fields', []):
+            if results.get(key) is not None:
+                results[key] = results[key][y1:y2, x1:x2, ...]
+        results['crop_bbox'] = (y1, y2, x1, x2)
+        return results
+
+    def __repr__(self):
+        return (f'{type(self).__name__}(crop_size={self.crop_size}, '
+                f'cat_max_ratio={self.cat_max_ratio})')
+
+
+@TRANSFORMS.register_module()
+class RandomScaleCrop(BaseTransform):
+    """MTAN/MTPSL augmentation (NYUv2 / Cityscapes partial-label protocol):
+    pick a scale s from ``scales``, crop a random window of size (H/s, W/s)
+    and resize it back to (H, W): image bilinear, labels nearest, depth values
+    divided by s. The output size equals the input size.
+
+    Required Keys: img, (seg_fields and their maps)
+    Modified Keys: img, every key of seg_fields
+    Added Keys: scale_factor
+    """
+
+    def __init__(self, scales: Sequence[float] = (1.0, 1.2, 1.5)):
+        if not scales or min(scales) < 1:
+            raise ValueError(f'scales must be >= 1, got {scales}')
+        self.scales = tuple(float(s) for s in scales)
+
+    @cache_randomness
+    def _params(self, h: int, w: int):
+        s = self.scales[np.random.randint(len(self.scales))]
+        ch, cw = int(h / s), int(w / s)
+        y = np.random.randint(0, h - ch + 1)
+        x = np.random.randint(0, w - cw + 1)
+        return s, y, x, ch, cw
+
+    def transform(self, results: dict) -> dict:
+        h, w = results['img'].shape[:2]
+        s, y, x, ch, cw = self._params(h, w)
+        img = results['img'][y:y + ch, x:x + cw]
+        results['img'] = mmcv.imresize(img, (w, h), interpolation='bilinear')
+        for key in results.get('seg_fields', []):
+            if results.get(key) is None:
+                continue
+            arr = mmcv.imresize(results[key][y:y + ch, x:x + cw], (w, h),
+                                interpolation='nearest')
+            if key == DEPTH_KEY:
+                arr = arr / np.float32(s)
+            results[key] = arr
+        results['scale_factor'] = (s, s)
+        return results
+
+    def __repr__(self):
+        return f'{type(self).__name__}(scales={self.scales})'
+
+
+def _pad(arr: np.ndarray, shape: Tuple[int, int], value: float) -> np.ndarray:
+    # A scalar cv2 border value fills only the first channel: give one per
+    # channel.
+    val = value if arr.ndim == 2 else tuple([value] * arr.shape[2])
+    return mmcv.impad(arr, shape=shape, pad_val=val)
+
+
+@TRANSFORMS.register_module()
+class MultiTaskPad(BaseTransform):
+    """Pad the image and every label at the bottom/right, each label with its
+    task's pad value (class/binary 255, normals and depth 0).
+
+    ``img_shape`` keeps the size of the real content (predictions are cropped to
+    it); ``pad_shape`` is the padded size.
+
+    Required Keys: img, (seg_fields and their maps)
+    Modified Keys: img, every key of seg_fields
+    Added Keys: pad_shape, pad_fixed_size, pad_size_divisor
+
+    Args:
+        size (tuple[int, int], optional): (h, w) to pad to (never crops:
+            larger inputs keep their size).
+        size_divisor (int, optional): pad h, w up to a multiple of this.
+        pad_val (float): image pad value.
+        pad_labels (bool): pad the labels too (training). False at test time
+            keeps the labels at the image's real size, where the metrics
+            compare them with the predictions cropped to ``img_shape``.
+    """
+
+    def __init__(self,
+                 size: Optional[Union[int, Tuple[int, int]]] = None,
+                 size_divisor: Optional[int] = None,
+                 pad_val: float = 0,
+                 pad_labels: bool = True):
+        self.pad_labels = pad_labels
+        if size is None and size_divisor is None:
+            raise ValueError('MultiTaskPad needs size or size_divisor')
+        if isinstance(size, int):
+            size = (size, size)
+        self.size = None if size is None else tuple(size)
+        self.size_divisor = size_divisor
+        self.pad_val = pad_val
+
+    def transform(self, results: dict) -> dict:
+        h, w = results['img'].shape[:2]
+        th, tw = h, w
+        if self.size is not None:
+            th, tw = max(h, self.size[0]), max(w, self.size[1])
+        if self.size_divisor:
+            d = self.size_divisor
+            th, tw = -(-th // d) * d, -(-tw // d) * d
+        if (th, tw) != (h, w):
+            results['img'] = _pad(results['img'], (th, tw), self.pad_val)
+            for key in (results.get('seg_fields', [])
+                        if self.pad_labels else []):
+                if results.get(key) is None:
+                    continue
+                results[key] = _pad(results[key], (th, tw),
+                                    field_pad_value(key))
+        results['img_shape'] = (h, w)
+        results['pad_shape'] = (th, tw)
+        results['pad_fixed_size'] = self.size
+        results['pad_size_divisor'] = self.size_divisor
+        return results
+
+    def __repr__(self):
+        return (f'{type(self).__name__}(size={self.size}, size_divisor='
+                f'{self.size_divisor}, pad_val={self.pad_val}, '
+                f'pad_labels={self.pad_labels})')

@@ -1,0 +1,142 @@
+"""Shared plumbing of the per-task dense metrics.
+
+Every metric reads the ``pred_*``/``gt_*`` PixelData fields of
+``MultiTaskDataSample`` (as data samples or as the dicts mmengine's Evaluator makes
+of them) and appends exactly ONE record per sample: ``{'counted': True, **stats}``
+with small sufficient statistics (O(classes) / O(thresholds), never O(pixels)), or
+``{'counted': False, 'reason': ...}`` when the sample has no label for the task.
+``compute_metrics`` sums the counted records, so the numbers do not depend on how
+the samples were split over processes (mmengine's ``collect_results`` drops the
+sampler's padding by truncating to the data-set size, which is why every sample
+must add exactly one record).
+"""
+from abc import abstractmethod
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
+from mmengine.structures import BaseDataElement
+
+from mmdmtl.structures.tasks import get_task
+
+NOT_LABELLED = 'not labelled for this task'
+
+
+def _field(sample: Any, name: str) -> Any:
+    """Field ``name`` of a data sample or of its dict form (None if absent)."""
+    if isinstance(sample, BaseDataElement):
+        value = getattr(sample, name, None)
+    elif isinstance(sample, dict):
+        value = sample.get(name, sample.get('_' + name))
+    else:
+        raise TypeError('a data sample must be a MultiTaskDataSample or a dict, '
+                        f'got {type(sample).__name__}')
+    if value is None:
+        return None
+    if isinstance(value, BaseDataElement):
+        return value.get('data')
+    if isinstance(value, dict):
+        if 'data' not in value:
+            raise KeyError(f'field {name!r} has no "data" entry (keys: '
+                           f'{sorted(value)})')
+        return value['data']
+    return value
+
+
+def _meta(sample: Any, key: str, default: Any = None) -> Any:
+    if isinstance(sample, BaseDataElement):
+        return sample.metainfo.get(key, default)
+    return sample.get(key, default)
+
+
+def sample_name(sample: Any) -> str:
+    return str(_meta(sample, 'img_path', None) or _meta(sample, 'img_id', None)
+               or '<unnamed sample>')
+
+
+class BaseDenseMetric(BaseMetric):
+    """Base of the metrics of one dense task.
+
+    Args:
+        task (str): task name (a key of ``mmdmtl.structures.TASKS``); subclasses
+            fix a default.
+        prefix (str, optional): metric-name prefix; default = the task name,
+            so names never clash ('semseg/mIoU', 'normals/mean', ...).
+        collect_device (str): 'cpu' or 'gpu' for gathering the records.
+
+    A sample counts for the task when the task is in its ``labeled_tasks`` and
+    its ``gt_*`` field exists. Samples without any ``labeled_tasks`` metainfo
+    (e.g. a stock mmseg pipeline) count when the ``gt_*`` field exists.
+    """
+    default_task: Optional[str] = None
+
+    def __init__(self,
+                 task: Optional[str] = None,
+                 prefix: Optional[str] = None,
+                 collect_device: str = 'cpu') -> None:
+        task = task or self.default_task
+        if task is None:
+            raise ValueError(f'{type(self).__name__} needs a task name')
+        self.task = task
+        self.spec = get_task(task)
+        super().__init__(collect_device=collect_device, prefix=prefix or task)
+
+    # -- reading samples ---------------------------------------------------
+    def _split(self, data_samples: Sequence[Any]
+               ) -> Tuple[List[int], List[Any], List[Any], List[Dict]]:
+        """(indices, preds, gts) of the samples that count, and one record slot
+        per sample (None for those that count)."""
+        idx, preds, gts, records = [], [], [], []
+        for i, ds in enumerate(data_samples):
+            gt = _field(ds, self.spec.gt_field)
+            listed = _meta(ds, 'labeled_tasks', None)
+            if listed is not None:
+                labelled = self.task in tuple(listed)
+                if labelled and gt is None:
+                    raise KeyError(
+                        f'{sample_name(ds)}: task {self.task!r} is in '
+                        f'labeled_tasks but the sample has no '
+                        f'{self.spec.gt_field}')
+            else:
+                labelled = gt is not None
+            if not labelled:
+                records.append(dict(counted=False, reason=NOT_LABELLED))
+                continue
+            pred = _field(ds, self.spec.pred_field)
+            if pred is None:
+                raise KeyError(f'{sample_name(ds)}: no prediction '
+                               f'{self.spec.pred_field} for task {self.task!r} '
+                               '(did the model predict this task?)')
+            if tuple(pred.shape[-2:]) != tuple(gt.shape[-2:]):
+                raise ValueError(
+                    f'{sample_name(ds)}: {self.spec.pred_field} is '
+                    f'{tuple(pred.shape)} but {self.spec.gt_field} is '
+                    f'{tuple(gt.shape)}; predictions must be at label size')
+            idx.append(i)
+            preds.append(pred.detach() if hasattr(pred, 'detach') else pred)
+            gts.append(gt.detach() if hasattr(gt, 'detach') else gt)
+            records.append(None)
+        return idx, preds, gts, records
+
+    def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
+        """Append one record per sample (stats computed for the whole batch)."""
+        idx, preds, gts, records = self._split(data_samples)
+        if idx:
+            per_sample = self.batch_records(preds, gts,
+                                            [data_samples[i] for i in idx])
+            for i, rec in zip(idx, per_sample):
+                records[i] = rec
+        self.results.extend(records)
+
+    @abstractmethod
+    def batch_records(self, preds: List[Any], gts: List[Any],
+                      samples: List[Any]) -> List[Dict]:
+        """Records (with ``counted``) of the labelled samples of a batch."""
+
+    @staticmethod
+    def counted(results: List[Dict]) -> List[Dict]:
+        return [r for r in results if r.get('counted')]
+
+    def _warn_empty(self) -> None:
+        print_log(f'{type(self).__name__}: no sample is labelled for task '
+                  f'{self.task!r}; its metrics are NaN', logger='current')

@@ -1,0 +1,136 @@
+"""``MultiTaskDataPreProcessor``: normalise, stack and pad images and every
+task's labels (each with its own pad value)."""
+from numbers import Number
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseDataPreprocessor
+from mmengine.structures import PixelData
+
+from mmdmtl.registry import MODELS
+from mmdmtl.structures import TASKS
+
+
+@MODELS.register_module()
+class MultiTaskDataPreProcessor(BaseDataPreprocessor):
+    """Batch the output of ``PackMultiTaskInputs``.
+
+    * images: to float, optional BGR->RGB, ``(x - mean) / std``, then padded
+      bottom/right with ``pad_val`` to a common size (the largest in the batch,
+      at least ``size``, rounded up to ``size_divisor``) and stacked [B, 3, H, W];
+    * training (``training=True``): every labelled task's map is padded to the
+      same size with its task's pad value (255 for class/binary maps, 0 for
+      normals and depth; ``TASKS[task].pad_value``), so
+      ``stack_task_targets`` can stack them;
+    * test mode: only the inputs are padded (labels stay as they are for the
+      metrics);
+    * every sample's metainfo gets ``batch_input_shape``, ``pad_shape`` (both
+      the batch size (H, W)) and ``padding_size`` = [left, right, top, bottom]
+      between the real content (``img_shape``) and the batch, as mmseg's
+      segmentors expect when they crop predictions back.
+
+    Args:
+        mean, std (Sequence[float], optional): per-channel normalisation (after
+            the channel swap, i.e. in RGB when ``bgr_to_rgb``).
+        size (tuple[int, int], optional): minimum (h, w) of the batch.
+        size_divisor (int, optional): batch (h, w) rounded up to a multiple.
+        pad_val (float): image pad value (after normalisation).
+        bgr_to_rgb (bool): swap the channel order of the inputs.
+        non_blocking (bool): non-blocking host-to-device copies.
+    """
+
+    def __init__(self,
+                 mean: Optional[Sequence[Number]] = None,
+                 std: Optional[Sequence[Number]] = None,
+                 size: Optional[Tuple[int, int]] = None,
+                 size_divisor: Optional[int] = None,
+                 pad_val: Number = 0,
+                 bgr_to_rgb: bool = False,
+                 non_blocking: bool = False):
+        super().__init__(non_blocking)
+        if (mean is None) != (std is None):
+            raise ValueError('give both mean and std, or neither')
+        self._enable_normalize = mean is not None
+        if mean is not None:
+            if len(mean) != 3 or len(std) != 3:
+                raise ValueError(f'mean/std need 3 values, got {mean}/{std}')
+            self.register_buffer('mean', torch.tensor(mean).view(-1, 1, 1),
+                                 False)
+            self.register_buffer('std', torch.tensor(std).view(-1, 1, 1),
+                                 False)
+        self.size = None if size is None else tuple(size)
+        self.size_divisor = size_divisor
+        self.pad_val = pad_val
+        self.bgr_to_rgb = bgr_to_rgb
+
+    def _batch_hw(self, shapes: List[Tuple[int, int]]) -> Tuple[int, int]:
+        h = max(s[0] for s in shapes)
+        w = max(s[1] for s in shapes)
+        if self.size is not None:
+            h, w = max(h, self.size[0]), max(w, self.size[1])
+        if self.size_divisor:
+            d = self.size_divisor
+            h, w = -(-h // d) * d, -(-w // d) * d
+        return h, w
+
+    def _normalize(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.float()
+        if self.bgr_to_rgb:
+            x = x.flip(-3)
+        if self._enable_normalize:
+            x = (x - self.mean) / self.std
+        return x
+
+    def forward(self, data: dict, training: bool = False) -> Dict:
+        data = self.cast_data(data)
+        inputs = data['inputs']
+        samples = data.get('data_samples')
+        if isinstance(inputs, torch.Tensor) and inputs.dim() == 4:
+            inputs = list(inputs)
+        if not inputs:
+            raise ValueError('empty batch')
+        for i, x in enumerate(inputs):
+            if x.dim() != 3 or x.shape[0] != 3:
+                raise ValueError(f'input {i} has shape {tuple(x.shape)}, '
+                                 'expected [3, H, W]')
+        shapes = [tuple(x.shape[-2:]) for x in inputs]
+        bh, bw = self._batch_hw(shapes)
+        if all(s == (bh, bw) for s in shapes):
+            # Same size: one stacked normalisation (the training fast path).
+            batch = self._normalize(torch.stack(inputs))
+        else:
+            batch = torch.stack([
+                F.pad(self._normalize(x), (0, bw - x.shape[-1], 0,
+                                           bh - x.shape[-2]),
+                      value=self.pad_val) for x in inputs
+            ])
+        if samples is not None:
+            for x, sample in zip(inputs, samples):
+                content = sample.metainfo.get('img_shape', tuple(x.shape[-2:]))
+                ch, cw = int(content[0]), int(content[1])
+                sample.set_metainfo(
+                    dict(batch_input_shape=(bh, bw),
+                         pad_shape=(bh, bw),
+                         padding_size=[0, bw - cw, 0, bh - ch]))
+                if training:
+                    self._pad_labels(sample, bh, bw)
+        return dict(inputs=batch, data_samples=samples)
+
+    @staticmethod
+    def _pad_labels(sample, bh: int, bw: int) -> None:
+        for task, spec in TASKS.items():
+            gt = getattr(sample, spec.gt_field, None)
+            if gt is None:
+                continue
+            m = gt.data
+            h, w = m.shape[-2:]
+            if (h, w) == (bh, bw):
+                continue
+            if h > bh or w > bw:
+                raise ValueError(
+                    f'{sample.metainfo.get("img_path")}: {task} label of size '
+                    f'{(h, w)} is larger than the batch input {(bh, bw)}')
+            padded = m.new_full((m.shape[0], bh, bw), spec.pad_value)
+            padded[:, :h, :w] = m
+            setattr(sample, spec.gt_field, PixelData(data=padded))

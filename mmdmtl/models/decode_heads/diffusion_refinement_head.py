@@ -1,0 +1,463 @@
+"""DiffusionRefinementHead: the multi-task denoiser of DiffusionMTL.
+
+Two ways to use it:
+
+* inside ``MultiTaskEncoderDecoder`` (``tasks=dict(...)``): the segmentor hands it the
+  initial features/predictions of every task and the condition map; the head runs the
+  reverse chain on the (sample, task) pairs it is asked for, all of them in one batch;
+* as the ``decode_head`` of a stock mmseg ``EncoderDecoder`` (``tasks=None``,
+  ``num_classes=...``): it then also owns a stem (the stride-8 fuse of its inputs), an
+  initial head and a conditioner, and follows ``BaseDecodeHead``'s contract
+  (``forward`` returns logits; ``loss`` adds the 0.5-weighted initial-prediction loss).
+
+The reverse chain (x0 parameterisation, see ``DiffusionNoiseScheduler``)::
+
+    x_T   = sqrt(acp_T) x0 + sqrt(1 - acp_T) eps       x0 = F_t, or Embed_t(P_t)
+    x0_hat = D_t(x_t, t, F_cond)                        for t = T-1 .. 0
+    x_prev = posterior(x0_hat, x_t) (+ std * eps)       no noise at the last step
+    logits = Conv1x1_t(x0_hat at t = 0)
+
+Denoiser D_t (one step)::
+
+    h = Conv3x3_t(x_t) + TimeEmbed(t);  h0 = h
+    task / condition tokens = h / F_cond bilinearly downsampled by token_stride
+    4 shared CrossAttentionBlocks (condition attends to task tokens)
+    x0_hat = Head_t(upsample(condition stream) + h0)   # Conv1x1, 3 x (Conv3x3, ReLU)
+
+Prediction diffusion (``diffuse='prediction'``, paper only, encoding unpublished):
+the initial prediction P_t is embedded by a per-task Conv3x3 (C_t -> channels) and that
+embedding is diffused; everything else is the same.
+
+Noise: in training one generator per step, seeded from ``noise_seed``, the persistent
+``train_iter`` counter (saved in checkpoints: a resumed run draws the same noise) and
+the distributed rank. In inference every (image, task) pair gets its own generator,
+seeded from ``noise_seed``, the image (file name CRC32) and the task, so predictions do
+not depend on the batch an image lands in, and evaluation is reproducible.
+"""
+import zlib
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmengine.dist import get_rank
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+
+from mmdmtl.models.conditioners.multi_task_conditioner import MultiTaskConditioner
+from mmdmtl.models.decode_heads.initial_task_heads import InitialTaskHeads
+from mmdmtl.models.diffusion import (CrossAttentionBlock, DiffusionNoiseScheduler,
+                                     TimestepEmbedding)
+from mmdmtl.models.necks.multi_scale_fuse import resize_concat
+from mmdmtl.models.utils import (check_task_channels, sample_seed_keys,
+                                 scoped_type)
+from mmdmtl.registry import MODELS
+
+_MASK64 = (1 << 63) - 1
+
+
+def _mix_seed(*parts: int) -> int:
+    """Deterministic 63-bit seed from integers (stable across processes)."""
+    data = b'|'.join(str(int(p)).encode() for p in parts)
+    return (zlib.crc32(data) << 31 ^ zlib.adler32(data)) & _MASK64
+
+
+def _task_head(channels: int, num_convs: int) -> nn.Sequential:
+    layers: List[nn.Module] = [nn.Conv2d(channels, channels, 1)]
+    for _ in range(num_convs):
+        layers += [nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(inplace=True)]
+    return nn.Sequential(*layers)
+
+
+@MODELS.register_module()
+class DiffusionRefinementHead(BaseDecodeHead):
+    """Multi-task denoising refinement head (also an mmseg decode head).
+
+    Args:
+        in_channels (int | Sequence[int]): multi-task mode: channels of F_t (must
+            equal ``channels``). Drop-in mode: channels of the backbone maps picked
+            by ``in_index`` (BaseDecodeHead semantics).
+        channels (int): denoiser width (512 official; smaller for demos).
+        num_classes (int, optional): drop-in mode only: classes of the single task.
+        tasks (dict, optional): task -> output channels; None = drop-in mode
+            (one task, 'semseg').
+        diffuse (str): 'feature' (official) or 'prediction'.
+        num_train_timesteps (int): T. Default: 2.
+        num_inference_steps (int, optional): S <= T; None = T. The one place it is
+            read: the head hands it to its scheduler.
+        beta_start / beta_end / beta_schedule: of the noise schedule (1e-3, 1e-2,
+            'linear' = LDM-style).
+        sampler (str): 'ddpm' (official) or 'ddim'; ``ddim_eta`` for the latter.
+        use_noise (bool): False = "w/o diffusion" ablation: same refiner, same
+            chain, zero noise.
+        time_embed_dim (int): sinusoidal size. Default: 256.
+        num_blocks / num_heads / mlp_ratio / qkv_bias: shared cross-attention
+            blocks (4 / 4 / 4 / False).
+        token_stride (int): downsampling of the maps into tokens. Default: 4.
+        num_head_convs (int): Conv3x3+ReLU layers of each task head. Default: 3.
+        noise_seed (int): base seed of training and inference noise.
+        fuse_index (int): drop-in mode, ``input_transform='resize_concat'``: index
+            (into ``in_index``) of the map whose size is the fuse size (1 = stride 8
+            for a ResNet, official). Default: 1.
+        init_head (dict): drop-in mode: kwargs of ``InitialTaskHeads``.
+        conditioner (dict, optional): drop-in mode: config of the conditioner
+            (None = condition on the stem feature).
+        init_loss_weight (float): drop-in mode: weight of the initial-prediction
+            loss. Default: 0.5.
+        **kwargs: the rest of BaseDecodeHead's arguments (in_index,
+            input_transform, align_corners, loss_decode, norm_cfg, ...).
+    """
+
+    def __init__(self,
+                 in_channels=512,
+                 channels: int = 512,
+                 num_classes: Optional[int] = None,
+                 tasks: Optional[Mapping[str, int]] = None,
+                 diffuse: str = 'feature',
+                 num_train_timesteps: int = 2,
+                 num_inference_steps: Optional[int] = None,
+                 beta_start: float = 1e-3,
+                 beta_end: float = 1e-2,
+                 beta_schedule: str = 'linear',
+                 sampler: str = 'ddpm',
+                 ddim_eta: float = 0.0,
+                 use_noise: bool = True,
+                 time_embed_dim: int = 256,
+                 num_blocks: int = 4,
+                 num_heads: int = 4,
+                 mlp_ratio: float = 4.0,
+                 qkv_bias: bool = False,
+                 token_stride: int = 4,
+                 num_head_convs: int = 3,
+                 noise_seed: int = 0,
+                 fuse_index: int = 1,
+                 init_head: Optional[dict] = None,
+                 conditioner: Optional[dict] = dict(
+                     type='MultiTaskConditioner', source='prediction'),
+                 init_loss_weight: float = 0.5,
+                 dropout_ratio: float = 0.0,
+                 norm_cfg=dict(type='BN'),
+                 loss_decode=dict(
+                     type='mmseg.CrossEntropyLoss',
+                     use_sigmoid=False,
+                     loss_weight=1.0),
+                 init_cfg=None,
+                 **kwargs):
+        standalone = tasks is None
+        if standalone:
+            if not num_classes:
+                raise ValueError('DiffusionRefinementHead: give tasks=dict(...) '
+                                 '(multi-task) or num_classes (mmseg decode head)')
+            tasks = dict(semseg=int(num_classes))
+        tasks = check_task_channels(tasks, 'DiffusionRefinementHead')
+        if num_classes is None:
+            num_classes = next(iter(tasks.values()))
+        super().__init__(
+            in_channels,
+            channels,
+            num_classes=num_classes,
+            dropout_ratio=dropout_ratio,
+            norm_cfg=norm_cfg,
+            loss_decode=loss_decode,
+            init_cfg=init_cfg,
+            **kwargs)
+        if diffuse not in ('feature', 'prediction'):
+            raise ValueError("DiffusionRefinementHead: diffuse must be 'feature' or "
+                             f"'prediction', got {diffuse!r}")
+        if token_stride < 1:
+            raise ValueError(f'token_stride must be >= 1, got {token_stride}')
+        self.standalone = standalone
+        self.tasks = tasks
+        self.task_names = tuple(tasks)
+        self.diffuse = diffuse
+        self.use_noise = use_noise
+        self.token_stride = int(token_stride)
+        self.noise_seed = int(noise_seed)
+        self.init_loss_weight = init_loss_weight
+        # The per-class conv of BaseDecodeHead is replaced by one conv per task.
+        del self.conv_seg
+
+        self.scheduler = DiffusionNoiseScheduler(
+            num_train_timesteps=num_train_timesteps,
+            num_inference_steps=num_inference_steps,
+            beta_start=beta_start,
+            beta_end=beta_end,
+            beta_schedule=beta_schedule,
+            sampler=sampler,
+            ddim_eta=ddim_eta)
+        self.time_embed = TimestepEmbedding(time_embed_dim, channels)
+        if diffuse == 'prediction':
+            self.embed_convs = nn.ModuleDict({
+                t: nn.Conv2d(c, channels, 3, padding=1)
+                for t, c in tasks.items()
+            })
+        self.input_convs = nn.ModuleDict(
+            {t: nn.Conv2d(channels, channels, 3, padding=1)
+             for t in tasks})
+        self.blocks = nn.ModuleList([
+            CrossAttentionBlock(channels, num_heads, mlp_ratio, qkv_bias)
+            for _ in range(num_blocks)
+        ])
+        self.task_heads = nn.ModuleDict(
+            {t: _task_head(channels, num_head_convs)
+             for t in tasks})
+        self.final_convs = nn.ModuleDict(
+            {t: nn.Conv2d(channels, c, 1)
+             for t, c in tasks.items()})
+        # Counts training steps; seeds the training noise and is checkpointed.
+        self.register_buffer('train_iter', torch.zeros((), dtype=torch.long))
+
+        if self.standalone:
+            if self.input_transform == 'resize_concat' and not \
+                    0 <= fuse_index < len(self.in_index):
+                raise ValueError(f'fuse_index={fuse_index} out of range for '
+                                 f'in_index={self.in_index}')
+            self.fuse_index = fuse_index
+            self.stem = ConvModule(
+                self.in_channels,
+                channels,
+                3,
+                padding=1,
+                conv_cfg=self.conv_cfg,
+                norm_cfg=norm_cfg,
+                act_cfg=self.act_cfg)
+            self.init_heads = InitialTaskHeads(
+                tasks, channels, channels, norm_cfg=norm_cfg,
+                **(init_head or {}))
+            if conditioner is not None:
+                cfg = scoped_type(conditioner)
+                cfg.setdefault('tasks', tasks)
+                cfg.setdefault('channels', channels)
+                cfg.setdefault('feature_channels', channels)
+                cfg.setdefault('norm_cfg', norm_cfg)
+                self.conditioner = MODELS.build(cfg)
+            else:
+                self.conditioner = None
+        elif in_channels != channels:
+            raise ValueError(f'DiffusionRefinementHead: in_channels={in_channels} must '
+                             f'equal channels={channels} (the diffused feature and '
+                             'the denoiser output live in one space)')
+
+    # ----------------------------------------------------------------- helpers
+    @property
+    def num_inference_steps(self) -> int:
+        return self.scheduler.num_inference_steps
+
+    def _tokens(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
+        """[N, C, h, w] -> ([N, L, C] tokens, token grid size)."""
+        s = self.token_stride
+        if s > 1:
+            size = (-(-x.shape[-2] // s), -(-x.shape[-1] // s))
+            x = F.interpolate(x, size=size, mode='bilinear', align_corners=False)
+        return x.flatten(2).transpose(1, 2), tuple(x.shape[-2:])
+
+    @staticmethod
+    def _per_task(modules: nn.ModuleDict, x: torch.Tensor,
+                  groups: Sequence[Tuple[str, int, int]]) -> torch.Tensor:
+        """Apply a per-task module to contiguous task groups [start, end)."""
+        return torch.cat([modules[t](x[a:b]) for t, a, b in groups], dim=0)
+
+    def zero_touch(self, tasks: Sequence[str]) -> torch.Tensor:
+        """0 times every parameter of the given tasks' modules (DDP-safe zero loss
+        for tasks without a label in the batch)."""
+        mods = [self.input_convs, self.task_heads, self.final_convs]
+        if self.diffuse == 'prediction':
+            mods.append(self.embed_convs)
+        total = self.time_embed.mlp[0].bias.new_zeros(())
+        for t in tasks:
+            for m in mods:
+                total = total + sum(p.sum() for p in m[t].parameters()) * 0.0
+        return total
+
+    # ------------------------------------------------------------ the chain
+    def denoise(self, x_t: torch.Tensor, t: int, cond_tokens: torch.Tensor,
+                groups: Sequence[Tuple[str, int, int]]) -> torch.Tensor:
+        """One denoiser pass for N pairs ordered task-major.
+
+        Args:
+            x_t: [N, C, h, w] noisy signals.
+            t: the timestep (same for all pairs).
+            cond_tokens: [N, L, C] condition tokens of each pair's image.
+            groups: (task, start, end) slices of the pairs.
+        Returns:
+            x0_hat [N, C, h, w].
+        """
+        temb = self.time_embed(
+            torch.full((1, ), t, device=x_t.device, dtype=torch.long))
+        h = self._per_task(self.input_convs, x_t, groups) + temb[:, :, None, None]
+        task_tokens, grid = self._tokens(h)
+        cond = cond_tokens
+        for blk in self.blocks:
+            cond, task_tokens = blk(cond, task_tokens)
+        out = cond.transpose(1, 2).reshape(cond.shape[0], cond.shape[2], *grid)
+        if grid != tuple(h.shape[-2:]):
+            out = F.interpolate(
+                out, size=h.shape[-2:], mode='bilinear', align_corners=False)
+        return self._per_task(self.task_heads, out + h, groups)
+
+    def run_chain(self, x0: torch.Tensor, cond: torch.Tensor,
+                  pair_sample: torch.Tensor,
+                  groups: Sequence[Tuple[str, int, int]],
+                  noises: Optional[Sequence[torch.Tensor]]) -> torch.Tensor:
+        """Unrolled reverse chain for N pairs (task-major order).
+
+        Args:
+            x0: [N, C, h, w] clean signals (F_t or the embedded P_t).
+            cond: [B, C, h, w] condition map per image.
+            pair_sample: [N] image index of each pair.
+            groups: (task, start, end) slices.
+            noises: one [N, C, h, w] tensor per noise draw (``len(timesteps)``:
+                the start and every non-final step), or None for no noise.
+        Returns:
+            x0_hat of the last step [N, C, h, w].
+        """
+        if cond.shape[1] != x0.shape[1]:
+            raise ValueError(f'condition has {cond.shape[1]} channels, the denoiser '
+                             f'{x0.shape[1]}: set the conditioner/neck channels to '
+                             'the head channels')
+        if cond.shape[-2:] != x0.shape[-2:]:
+            cond = F.interpolate(
+                cond, size=x0.shape[-2:], mode='bilinear', align_corners=False)
+        timesteps = self.scheduler.timesteps(self.training)
+        cond_tokens = self._tokens(cond)[0].index_select(0, pair_sample)
+        x = self.scheduler.add_noise(x0, noises[0] if noises else None,
+                                     timesteps[0])
+        x0_hat = x
+        for i, t in enumerate(timesteps):
+            x0_hat = self.denoise(x, t, cond_tokens, groups)
+            prev = timesteps[i + 1] if i + 1 < len(timesteps) else -1
+            x = self.scheduler.step(x0_hat, x, t, prev,
+                                    noises[i + 1] if noises and prev >= 0 else None)
+        return x0_hat
+
+    def _training_noise(self, shape, ref: torch.Tensor, n: int) -> List[torch.Tensor]:
+        seed = _mix_seed(self.noise_seed, int(self.train_iter), get_rank())
+        self.train_iter += 1
+        g = torch.Generator(device=ref.device)
+        g.manual_seed(seed)
+        return [
+            torch.randn(shape, generator=g, device=ref.device, dtype=ref.dtype)
+            for _ in range(n)
+        ]
+
+    def inference_noise(self, shape, ref: torch.Tensor, sample_keys: Sequence[int],
+                        pair_sample: Sequence[int], pair_task: Sequence[str],
+                        n: int) -> List[torch.Tensor]:
+        """Noise seeded per (image key, task): draws [n][N, ...] tensors."""
+        per_pair = []
+        for b, task in zip(pair_sample, pair_task):
+            g = torch.Generator(device=ref.device)
+            g.manual_seed(
+                _mix_seed(self.noise_seed, sample_keys[b],
+                          zlib.crc32(task.encode())))
+            per_pair.append(
+                torch.randn((n, ) + tuple(shape[1:]), generator=g,
+                            device=ref.device, dtype=ref.dtype))
+        stacked = torch.stack(per_pair, dim=1)  # [n, N, ...]
+        return list(stacked.unbind(0))
+
+    def refine(self,
+               feats: Dict[str, torch.Tensor],
+               preds: Dict[str, torch.Tensor],
+               cond: torch.Tensor,
+               labeled: Optional[torch.Tensor] = None,
+               sample_keys: Optional[Sequence[int]] = None,
+               noises: Optional[Sequence[torch.Tensor]] = None
+               ) -> Dict[str, Tuple[torch.Tensor, torch.Tensor]]:
+        """Run the chain on the requested (image, task) pairs, all in one batch.
+
+        Args:
+            feats / preds: per task, [B, C, h, w] initial features / predictions.
+            cond: [B, C, h, w] condition map.
+            labeled: [B, T] bool, the pairs to refine (tasks in ``self.tasks``
+                order); None = all pairs.
+            sample_keys: per image seed keys for inference noise (default: batch
+                position).
+            noises: explicit noise draws (tests); overrides the generators.
+
+        Returns:
+            dict task -> (logits [n_t, C_t, h, w], image indices [n_t]) for the
+            tasks with at least one pair.
+        """
+        src = feats if self.diffuse == 'feature' else preds
+        ref = src[self.task_names[0]]
+        B = ref.shape[0]
+        if labeled is None:
+            labeled = torch.ones(B, len(self.tasks), dtype=torch.bool,
+                                 device=ref.device)
+        # Task-major pairs: each task's pairs are one contiguous slice.
+        t_idx, b_idx = labeled.t().nonzero(as_tuple=True)
+        counts = torch.bincount(t_idx, minlength=len(self.tasks)).tolist()
+        groups, start = [], 0
+        for ti, n in enumerate(counts):
+            if n:
+                groups.append((self.task_names[ti], start, start + n))
+                start += n
+        if not groups:
+            return {}
+        x0_parts = []
+        for task, a, b in groups:
+            x = src[task].index_select(0, b_idx[a:b])
+            if self.diffuse == 'prediction':
+                x = self.embed_convs[task](x)
+            x0_parts.append(x)
+        x0 = torch.cat(x0_parts, dim=0)
+        if x0.shape[1] != self.channels:
+            raise ValueError(f'DiffusionRefinementHead: the diffused signal has '
+                             f'{x0.shape[1]} channels, the head {self.channels}')
+        if noises is None and self.use_noise:
+            n_draws = len(self.scheduler.timesteps(self.training))
+            if self.training:
+                noises = self._training_noise(x0.shape, x0, n_draws)
+            else:
+                keys = list(range(B)) if sample_keys is None else list(sample_keys)
+                pair_task = [t for t, a, b in groups for _ in range(b - a)]
+                noises = self.inference_noise(x0.shape, x0, keys, b_idx.tolist(),
+                                              pair_task, n_draws)
+        elif not self.use_noise:
+            noises = None
+        x0_hat = self.run_chain(x0, cond, b_idx, groups, noises)
+        out = {}
+        for task, a, b in groups:
+            feat = x0_hat[a:b]
+            if self.dropout is not None:
+                feat = self.dropout(feat)
+            out[task] = (self.final_convs[task](feat), b_idx[a:b])
+        return out
+
+    # ------------------------------------------------------- mmseg decode head
+    def _transform_inputs(self, inputs):
+        if self.input_transform == 'resize_concat':
+            xs = [inputs[i] for i in self.in_index]
+            return resize_concat(xs, xs[self.fuse_index].shape[-2:],
+                                 self.align_corners)
+        return super()._transform_inputs(inputs)
+
+    def _standalone_forward(self, inputs, batch_img_metas=None):
+        if not self.standalone:
+            raise RuntimeError('this DiffusionRefinementHead was built with tasks=...; '
+                               'call refine() (MultiTaskEncoderDecoder does)')
+        x = self.stem(self._transform_inputs(inputs))
+        feats, preds = self.init_heads(x)
+        cond = self.conditioner(feats, preds) if self.conditioner is not None \
+            else x
+        keys = sample_seed_keys(batch_img_metas) if batch_img_metas else None
+        out = self.refine(feats, preds, cond, sample_keys=keys)
+        return out['semseg'][0], preds['semseg']
+
+    def forward(self, inputs, batch_img_metas: Optional[List[dict]] = None):
+        """Backbone maps -> final logits at the fuse stride (drop-in mode)."""
+        return self._standalone_forward(inputs, batch_img_metas)[0]
+
+    def loss(self, inputs, batch_data_samples, train_cfg) -> dict:
+        metas = [s.metainfo for s in batch_data_samples]
+        final, initial = self._standalone_forward(inputs, metas)
+        losses = self.loss_by_feat(final, batch_data_samples)
+        for k, v in self.loss_by_feat(initial, batch_data_samples).items():
+            if 'loss' in k:
+                losses[f'init_{k}'] = v * self.init_loss_weight
+        return losses
+
+    def predict(self, inputs, batch_img_metas: List[dict], test_cfg) -> torch.Tensor:
+        seg_logits = self.forward(inputs, batch_img_metas)
+        return self.predict_by_feat(seg_logits, batch_img_metas)

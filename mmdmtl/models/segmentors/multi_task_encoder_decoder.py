@@ -1,0 +1,283 @@
+"""MultiTaskEncoderDecoder: backbone -> neck -> initial task heads -> (MTC ->
+diffusion refinement) for multi-task dense prediction from partial labels."""
+from typing import Dict, List, Mapping, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+from mmengine.structures import PixelData
+
+from mmdmtl.models.losses import default_task_loss, partial_label_weights
+from mmdmtl.models.utils import (check_task_channels, sample_seed_keys,
+                                 scoped_type)
+from mmdmtl.registry import MODELS
+from mmdmtl.structures import (MultiTaskDataSample, check_task_names, get_task,
+                               labeled_task_mask, stack_task_targets)
+
+# Published per-task loss weights (lambda_t) of the official PASCAL recipe; depth has
+# no published DiffusionMTL weight, 1 is the NYUD/Cityscapes lineage's.
+DEFAULT_LOSS_WEIGHTS = dict(
+    semseg=1.0, human_parts=2.0, sal=5.0, edge=50.0, normals=10.0, depth=1.0)
+
+
+def _zero_touch(modules) -> Optional[torch.Tensor]:
+    """0 x the sum of every parameter: keeps unused parameters in the graph (DDP)."""
+    params = [p for m in modules if m is not None for p in m.parameters()
+              if p.requires_grad]
+    if not params:
+        return None
+    return sum(p.sum() for p in params) * 0.0
+
+
+@MODELS.register_module()
+class MultiTaskEncoderDecoder(BaseModel):
+    """Multi-task encoder-decoder of DiffusionMTL.
+
+    The same class covers every model of the paper by config:
+
+    ================================  =============================================
+    DiffusionMTL (feature/prediction)  conditioner + refine_head(diffuse=...)
+    MTL baseline                       conditioner=None, refine_head=None
+    w/o conditioning (MTC)             conditioner=None (the condition is the
+                                       neck feature: image only, no task outputs)
+    w/o diffusion                      refine_head=dict(..., use_noise=False)
+    single-task model                  tasks=dict(<one task>=C), any of the above
+    ================================  =============================================
+
+    Args:
+        tasks (dict): task -> output channels, ordered (e.g. ``dict(semseg=21,
+            human_parts=7, sal=2, normals=3, edge=1)``). Handed to the heads.
+        backbone (dict): any mmseg/mmpretrain backbone returning a tuple of maps
+            (``'mmseg.ResNetV1c'``, ``'mmpretrain.ResNet'``, ...).
+        neck (dict): e.g. ``MultiScaleFuseNeck``; its output feeds the heads.
+        channels (int): width used as the default of every sub-module (neck out,
+            heads, conditioner, denoiser). 512 official; e.g. 128 for demos.
+        init_heads (dict): ``InitialTaskHeads`` config.
+        conditioner (dict, optional): ``MultiTaskConditioner`` config.
+        refine_head (dict, optional): ``DiffusionRefinementHead`` config.
+        losses (dict, optional): task -> loss config overriding the published
+            default of that task (see ``default_task_loss``).
+        loss_weights (dict, optional): task -> lambda_t (defaults: published);
+            entries of tasks the model does not predict are ignored.
+        init_loss_weight (float): weight of the initial-prediction loss when a
+            refine head exists. Default: 0.5.
+        align_corners (bool): of the bilinear upsampling to the input size.
+        keep_logits (bool): predict() also stores ``logits_<task>`` PixelData.
+        data_preprocessor (dict): e.g. ``MultiTaskDataPreProcessor``.
+    """
+
+    def __init__(self,
+                 tasks: Mapping[str, int],
+                 backbone: dict,
+                 neck: dict,
+                 channels: int = 512,
+                 init_heads: dict = dict(type='InitialTaskHeads'),
+                 conditioner: Optional[dict] = None,
+                 refine_head: Optional[dict] = None,
+                 losses: Optional[Mapping[str, dict]] = None,
+                 loss_weights: Optional[Mapping[str, float]] = None,
+                 init_loss_weight: float = 0.5,
+                 align_corners: bool = False,
+                 keep_logits: bool = False,
+                 data_preprocessor: Optional[dict] = None,
+                 train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None,
+                 init_cfg=None):
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.tasks = check_task_channels(tasks, 'MultiTaskEncoderDecoder')
+        self.task_names = tuple(self.tasks)
+        self.channels = channels
+        self.align_corners = align_corners
+        self.keep_logits = keep_logits
+        self.init_loss_weight = init_loss_weight
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg
+
+        self.backbone = MODELS.build(backbone)
+        neck = dict(neck)
+        neck.setdefault('out_channels', channels)
+        self.neck = MODELS.build(neck)
+        heads = scoped_type(init_heads)
+        heads.setdefault('tasks', self.tasks)
+        heads.setdefault('in_channels', channels)
+        heads.setdefault('channels', channels)
+        self.init_heads = MODELS.build(heads)
+        self.conditioner = None
+        if conditioner is not None:
+            cfg = scoped_type(conditioner)
+            cfg.setdefault('tasks', self.tasks)
+            cfg.setdefault('channels', channels)
+            cfg.setdefault('feature_channels', channels)
+            self.conditioner = MODELS.build(cfg)
+        self.refine_head = None
+        if refine_head is not None:
+            cfg = scoped_type(refine_head)
+            cfg.setdefault('tasks', self.tasks)
+            cfg.setdefault('in_channels', channels)
+            cfg.setdefault('channels', channels)
+            if cfg.get('tasks') is None or dict(cfg['tasks']) != self.tasks:
+                raise ValueError('MultiTaskEncoderDecoder: refine_head.tasks '
+                                 f'{cfg.get("tasks")} differs from tasks {self.tasks}')
+            self.refine_head = MODELS.build(cfg)
+
+        losses = dict(losses or {})
+        unknown = sorted(set(losses) - set(self.tasks))
+        if unknown:
+            raise ValueError(f'MultiTaskEncoderDecoder: losses given for task(s) '
+                             f'{unknown} that are not in tasks {list(self.tasks)}')
+        self.task_losses = nn.ModuleDict({
+            t: MODELS.build(scoped_type(losses.get(t) or default_task_loss(t, c)))
+            for t, c in self.tasks.items()
+        })
+        # Weights of tasks the model does not have are allowed (one base config
+        # serves every dataset) but names must be real tasks.
+        weights = dict(DEFAULT_LOSS_WEIGHTS)
+        check_task_names(tuple(loss_weights or {}),
+                         where='MultiTaskEncoderDecoder(loss_weights=...)')
+        weights.update(loss_weights or {})
+        self.loss_weights = {t: float(weights[t]) for t in self.tasks}
+
+    # ---------------------------------------------------------------- forward
+    def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Images -> the fused neck feature [B, channels, H/8, W/8]."""
+        return self.neck(self.backbone(inputs))
+
+    def _heads(self, inputs):
+        x = self.extract_feat(inputs)
+        feats, preds = self.init_heads(x)
+        cond = self.conditioner(feats, preds) if self.conditioner is not None \
+            else x
+        return feats, preds, cond
+
+    def _upsample(self, x: torch.Tensor, size) -> torch.Tensor:
+        if tuple(x.shape[-2:]) == tuple(size):
+            return x
+        return F.interpolate(
+            x, size=size, mode='bilinear', align_corners=self.align_corners)
+
+    def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._forward(inputs, data_samples)
+        raise RuntimeError(f'Invalid mode "{mode}": expected loss, predict or tensor')
+
+    def _predict_logits(self, inputs, data_samples=None) -> Dict[str, torch.Tensor]:
+        """Logits of every task for every image, at the input size."""
+        feats, preds, cond = self._heads(inputs)
+        size = inputs.shape[-2:]
+        if self.refine_head is None:
+            return {t: self._upsample(preds[t], size) for t in self.task_names}
+        keys = sample_seed_keys([s.metainfo for s in data_samples]) \
+            if data_samples is not None else None
+        refined = self.refine_head.refine(feats, preds, cond, sample_keys=keys)
+        return {t: self._upsample(refined[t][0], size) for t in self.task_names}
+
+    def _forward(self, inputs, data_samples=None) -> Dict[str, torch.Tensor]:
+        return self._predict_logits(inputs, data_samples)
+
+    # ------------------------------------------------------------------ loss
+    def loss(self, inputs: torch.Tensor, data_samples: List) -> Dict[str, torch.Tensor]:
+        """Partial-label losses of a batch.
+
+        Returns ``<task>.loss_final`` and ``<task>.loss_init`` per task (or
+        ``<task>.loss`` without a refine head) and ``<task>.num_labeled`` (log
+        only). Their sum is
+        ``mean_b sum_t w_bt lambda_t (L_t(final) + init_loss_weight L_t(initial))``
+        with ``w_bt = T / #labelled tasks of b`` for labelled pairs, else 0.
+        """
+        if data_samples is None or len(data_samples) != inputs.shape[0]:
+            raise ValueError('MultiTaskEncoderDecoder.loss needs one data sample per '
+                             'image')
+        device = inputs.device
+        B = inputs.shape[0]
+        labeled = labeled_task_mask(data_samples, self.task_names, device=device)
+        weights = partial_label_weights(labeled)
+        feats, preds, cond = self._heads(inputs)
+        refined = {}
+        if self.refine_head is not None:
+            refined = self.refine_head.refine(feats, preds, cond, labeled=labeled)
+
+        losses = {}
+        for ti, task in enumerate(self.task_names):
+            target, _ = stack_task_targets(data_samples, task, device=device)
+            size = target.shape[-2:]
+            lam = self.loss_weights[task]
+            loss_fn = self.task_losses[task]
+            li = loss_fn(self._upsample(preds[task], size), target)
+            init_w = self.init_loss_weight if self.refine_head is not None else 1.0
+            key = f'{task}.loss_init' if self.refine_head is not None \
+                else f'{task}.loss'
+            losses[key] = (li * weights[:, ti]).sum() * (lam * init_w / B)
+            if self.refine_head is not None:
+                if task in refined:
+                    logits, idx = refined[task]
+                    lf = loss_fn(self._upsample(logits, size),
+                                 target.index_select(0, idx))
+                    losses[f'{task}.loss_final'] = (
+                        lf * weights.index_select(0, idx)[:, ti]).sum() * (lam / B)
+                else:
+                    # No label for this task in the batch: a zero loss that still
+                    # touches its parameters (DDP needs every parameter used).
+                    losses[f'{task}.loss_final'] = self.refine_head.zero_touch(
+                        [task])
+            losses[f'{task}.num_labeled'] = labeled[:, ti].sum().float()
+        if self.refine_head is not None and not refined:
+            # No pair at all: keep the shared denoiser and conditioner in the graph.
+            touch = _zero_touch([self.refine_head, self.conditioner])
+            if touch is not None:
+                first = f'{self.task_names[0]}.loss_final'
+                losses[first] = losses[first] + touch
+        return losses
+
+    # --------------------------------------------------------------- predict
+    def predict(self, inputs: torch.Tensor, data_samples: Optional[List] = None):
+        """Fill ``pred_*`` of every task on every sample (cropped to ``img_shape``,
+        resized to ``ori_shape``) and return the samples."""
+        if data_samples is None:
+            H, W = inputs.shape[-2:]
+            data_samples = [
+                MultiTaskDataSample(
+                    metainfo=dict(img_shape=(H, W), ori_shape=(H, W)))
+                for _ in range(inputs.shape[0])
+            ]
+        logits = self._predict_logits(inputs, data_samples)
+        return self.postprocess_result(logits, data_samples)
+
+    def postprocess_result(self, logits: Dict[str, torch.Tensor],
+                           data_samples: List) -> List:
+        H, W = next(iter(logits.values())).shape[-2:]
+        for i, sample in enumerate(data_samples):
+            meta = sample.metainfo
+            if 'padding_size' in meta:
+                left, right, top, bottom = meta['padding_size']
+            else:
+                h, w = meta.get('img_shape', (H, W))[:2]
+                left, right, top, bottom = 0, W - w, 0, H - h
+            ori = tuple(meta.get('ori_shape', (H - top - bottom,
+                                               W - left - right))[:2])
+            for task in self.task_names:
+                x = logits[task][i:i + 1, :, top:H - bottom, left:W - right]
+                x = self._upsample(x, ori)[0]
+                if self.keep_logits:
+                    sample.set_field(PixelData(data=x), f'logits_{task}')
+                setattr(sample, get_task(task).pred_field,
+                        PixelData(data=self.logits_to_prediction(task, x)))
+        return data_samples
+
+    @staticmethod
+    def logits_to_prediction(task: str, x: torch.Tensor) -> torch.Tensor:
+        """[C, H, W] logits -> the prediction format of ``task`` (see structures)."""
+        kind = get_task(task).kind
+        if kind == 'class':
+            return x.argmax(0, keepdim=True)
+        if kind == 'binary':
+            if x.shape[0] == 2:
+                return x.softmax(0)[1:2]
+            return x.sigmoid()
+        if kind == 'normals':
+            return F.normalize(x, p=2, dim=0)
+        return x

@@ -1,0 +1,135 @@
+import os
+import socket
+import sys
+import tempfile
+
+import numpy as np
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+from mmdmtl.datasets.partial_labels import generate_label_matrix
+from mmdmtl.datasets.samplers import (PartialLabelSampler,
+                                      compose_task_covering_batches)
+
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _ddp_sampler_worker import one_label_dataset as _one_label  # noqa: E402
+from _ddp_sampler_worker import worker as _worker  # noqa: E402
+
+
+def test_random_mode_is_a_seeded_permutation():
+    s = PartialLabelSampler(_one_label(), seed=3)
+    a = list(s)
+    assert sorted(a) == list(range(103)) and len(s) == 103
+    assert list(PartialLabelSampler(_one_label(), seed=3)) == a
+    s.set_epoch(1)
+    b = list(s)
+    assert sorted(b) == list(range(103)) and b != a
+    # The global RNG is not touched.
+    state = np.random.get_state()[1].copy()
+    list(PartialLabelSampler(_one_label(), seed=3))
+    np.testing.assert_array_equal(np.random.get_state()[1], state)
+
+
+@pytest.mark.parametrize('bs', [5, 6, 8])
+def test_cover_tasks_every_batch_has_every_task(bs):
+    ds = _one_label(1000, 5, seed=1)
+    batches = compose_task_covering_batches(ds.label_matrix, bs,
+                                            np.random.default_rng(0))
+    assert all(len(b) == bs for b in batches)
+    flat = np.concatenate(batches)
+    assert set(flat.tolist()) == set(range(1000))
+    assert len(flat) - 1000 < bs  # only the last batch is topped up
+    covered = [ds.label_matrix[b].any(0).all() for b in batches]
+    # 200 labels per task, 1000/bs batches: all covered when 200 >= batches.
+    if 1000 / bs <= 200:
+        assert all(covered)
+
+
+def test_cover_tasks_random_label_published_shape():
+    m = generate_label_matrix(795, 3, 'random_label', seed=2)
+    batches = compose_task_covering_batches(m, 4, np.random.default_rng(5))
+    assert all(m[b].any(0).all() for b in batches)
+
+
+def test_cover_tasks_best_effort_when_a_task_is_rare():
+    m = np.zeros((40, 2), bool)
+    m[:, 0] = True
+    m[:3, 1] = True  # 3 labels of task 1 for 10 batches
+    batches = compose_task_covering_batches(m, 4, np.random.default_rng(0))
+    assert sum(m[b, 1].any() for b in batches) == 3
+    assert sorted(np.concatenate(batches).tolist()) == list(range(40))
+
+
+def test_plain_shuffle_rarely_covers_but_sampler_does():
+    ds = _one_label(600, 5, seed=0)
+    s = PartialLabelSampler(ds, batch_size=6, mode='cover_tasks', seed=0)
+    idx = np.array(list(s)).reshape(-1, 6)
+    assert all(ds.label_matrix[b].any(0).all() for b in idx)
+    # (not seed 0: the split itself was dealt over that very permutation)
+    plain = np.random.default_rng(123).permutation(600).reshape(-1, 6)
+    assert np.mean([ds.label_matrix[b].any(0).all() for b in plain]) < 0.5
+
+
+def test_cover_tasks_needs_batch_size_and_matrix():
+    with pytest.raises(ValueError, match='batch_size'):
+        PartialLabelSampler(_one_label(), mode='cover_tasks')
+    with pytest.raises(TypeError, match='label_matrix'):  # a plain list
+        PartialLabelSampler(list(range(10)), batch_size=2,
+                            mode='cover_tasks', seed=0)
+    with pytest.raises(ValueError, match="'balanced'"):
+        PartialLabelSampler(_one_label(), mode='balanced')
+
+
+@pytest.mark.parametrize('mode', ['random', 'cover_tasks'])
+def test_exact_resume(mode):
+    ds = _one_label(50, 5)
+    s = PartialLabelSampler(ds, batch_size=4, mode=mode, seed=9)
+    s.set_epoch(2)
+    full = list(s)
+    it = iter(s)
+    head = [next(it) for _ in range(17)]
+    state = s.state_dict()
+    assert state['num_consumed'] == 17 and state['epoch'] == 2
+    fresh = PartialLabelSampler(ds, batch_size=4, mode=mode, seed=0)
+    fresh.load_state_dict(state)
+    assert head + list(fresh) == full
+    # After the resumed epoch ends, the next epoch starts from its beginning.
+    assert list(fresh) == full
+    # An explicit consumed count (iterations x batch size) overrides.
+    fresh.load_state_dict(s.state_dict(num_consumed=8))
+    assert list(fresh) == full[8:]
+    with pytest.raises(ValueError, match='world_size'):
+        fresh.load_state_dict(dict(state, world_size=4))
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def test_ddp_two_ranks_gloo():
+    modes = ('random', 'cover_tasks')
+    with tempfile.TemporaryDirectory() as out:
+        mp.spawn(_worker, args=(2, _free_port(), out, modes), nprocs=2,
+                 join=True)
+        results = {m: [torch.load(os.path.join(out, f'{m}_{r}.pt'))
+                       for r in (0, 1)] for m in modes}
+    for mode, (r0, r1) in results.items():
+        _check_ranks(mode, r0, r1)
+
+
+def _check_ranks(mode, r0, r1):
+    assert r0['seed'] == r1['seed']
+    assert r0['len'] == r1['len'] == len(r0[0]) == len(r1[0])
+    for epoch in (0, 1):
+        union = set(r0[epoch]) | set(r1[epoch])
+        assert union == set(range(101))  # the epoch covers the dataset
+    assert r0[0] != r0[1]  # set_epoch changes the order
+    if mode == 'cover_tasks':
+        m = _one_label(101, 5, seed=4).label_matrix
+        for r in (r0, r1):
+            b = np.array(r[0]).reshape(-1, 5)
+            assert all(m[x].any(0).all() for x in b)

@@ -1,0 +1,162 @@
+import numpy as np
+import pytest
+
+from mmdmtl.datasets.transforms import (MultiTaskPad, MultiTaskRandomCrop,
+                                        MultiTaskRandomFlip,
+                                        MultiTaskRandomScale, MultiTaskResize,
+                                        RandomScaleCrop)
+
+
+def _results(h=12, w=16, with_semseg=True, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    # Every field encodes its pixel position, so alignment is checkable.
+    img = np.stack([yy, xx, np.zeros_like(xx)], -1).astype(np.uint8)
+    n = rng.normal(size=(h, w, 3)).astype(np.float32)
+    n /= np.linalg.norm(n, axis=-1, keepdims=True)
+    res = dict(
+        img=img,
+        img_shape=(h, w),
+        ori_shape=(h, w),
+        gt_part_seg=(yy * w + xx).astype(np.uint8) % 7,
+        gt_normal_map=n,
+        gt_depth_map=(1 + yy * w + xx).astype(np.float32),
+        gt_edge_map=(xx % 2).astype(np.uint8),
+        seg_fields=['gt_part_seg', 'gt_normal_map', 'gt_depth_map',
+                    'gt_edge_map'])
+    if with_semseg:
+        res['gt_seg_map'] = ((yy * w + xx) % 5).astype(np.uint8)
+        res['seg_fields'].append('gt_seg_map')
+    return res
+
+
+def test_flip_negates_normal_x_and_moves_every_field():
+    r = _results()
+    n0 = r['gt_normal_map'].copy()
+    d0 = r['gt_depth_map'].copy()
+    out = MultiTaskRandomFlip(prob=1.0, direction='horizontal')(r)
+    assert out['flip'] and out['flip_direction'] == 'horizontal'
+    np.testing.assert_allclose(out['gt_normal_map'][..., 0],
+                               -n0[:, ::-1, 0])
+    np.testing.assert_allclose(out['gt_normal_map'][..., 1:],
+                               n0[:, ::-1, 1:])
+    np.testing.assert_array_equal(out['gt_depth_map'], d0[:, ::-1])
+    np.testing.assert_array_equal(out['img'][..., 1], 15 - np.arange(16)[None]
+                                  .repeat(12, 0))
+
+
+def test_vertical_flip_negates_normal_y():
+    r = _results()
+    n0 = r['gt_normal_map'].copy()
+    out = MultiTaskRandomFlip(prob=1.0, direction='vertical')(r)
+    np.testing.assert_allclose(out['gt_normal_map'][..., 1], -n0[::-1, :, 1])
+    np.testing.assert_allclose(out['gt_normal_map'][..., 0], n0[::-1, :, 0])
+
+
+def test_flip_prob_zero_keeps_everything():
+    r = _results()
+    n0 = r['gt_normal_map'].copy()
+    out = MultiTaskRandomFlip(prob=0.0)(r)
+    np.testing.assert_array_equal(out['gt_normal_map'], n0)
+
+
+def test_crop_keeps_fields_aligned():
+    np.random.seed(3)
+    r = _results(24, 32)
+    out = MultiTaskRandomCrop(crop_size=(10, 12))(r)
+    y1, y2, x1, x2 = out['crop_bbox']
+    assert (y2 - y1, x2 - x1) == (10, 12)
+    assert out['img_shape'] == (10, 12)
+    for key in out['seg_fields']:
+        assert out[key].shape[:2] == (10, 12), key
+    # Position encodings agree across fields.
+    pos = out['gt_depth_map'] - 1
+    np.testing.assert_array_equal(pos // 32, out['img'][..., 0])
+    np.testing.assert_array_equal(pos % 32, out['img'][..., 1])
+    np.testing.assert_array_equal(out['gt_seg_map'], pos.astype(int) % 5)
+
+
+def test_crop_cat_max_ratio_without_semseg_does_not_crash():
+    r = _results(24, 32, with_semseg=False)
+    out = MultiTaskRandomCrop(crop_size=8, cat_max_ratio=0.75)(r)
+    assert out['img'].shape[:2] == (8, 8)
+    assert out['gt_normal_map'].shape == (8, 8, 3)
+
+
+def test_crop_cat_max_ratio_rejects_single_class_crops():
+    r = _results(40, 40)
+    seg = np.zeros((40, 40), np.uint8)
+    seg[:, 30:] = 1  # only crops reaching x >= 30 have two classes
+    r['gt_seg_map'] = seg
+    np.random.seed(0)
+    crop = MultiTaskRandomCrop(crop_size=10, cat_max_ratio=0.9)
+    hits = 0
+    for _ in range(30):
+        out = crop(dict(r))
+        hits += len(np.unique(out['gt_seg_map'])) > 1
+    # Without the check about 1/3 of the crops have two classes.
+    assert hits >= 25
+
+
+def test_scale_resizes_every_field_nearest():
+    np.random.seed(0)
+    r = _results(12, 16)
+    vals = set(np.unique(r['gt_part_seg']).tolist())
+    out = MultiTaskRandomScale(ratio_range=(2.0, 2.0))(r)
+    assert out['img'].shape[:2] == (24, 32)
+    for key in out['seg_fields']:
+        assert out[key].shape[:2] == (24, 32), key
+    # Nearest: no new label values, unit normals, depth values kept.
+    assert set(np.unique(out['gt_part_seg']).tolist()) <= vals
+    np.testing.assert_allclose(
+        np.linalg.norm(out['gt_normal_map'], axis=-1), 1, atol=1e-5)
+    assert out['gt_depth_map'].max() == 12 * 16
+    pos = out['gt_depth_map'] - 1
+    np.testing.assert_array_equal(pos % 16, out['img'][..., 1])
+
+
+def test_resize_depth_rescale():
+    r = _results(12, 16)
+    out = MultiTaskResize(scale=(32, 24), keep_ratio=True,
+                          depth_rescale=True)(r)
+    assert out['img'].shape[:2] == (24, 32)
+    assert out['gt_depth_map'].max() == pytest.approx(12 * 16 / 2)
+
+
+def test_random_scale_crop_mtan_protocol():
+    np.random.seed(1)
+    r = _results(24, 32)
+    out = RandomScaleCrop(scales=(2.0, ))(r)
+    assert out['img'].shape[:2] == (24, 32)
+    assert out['gt_depth_map'].shape == (24, 32)
+    # depth / 2 after a 2x zoom; each source pixel covers 2x2 output pixels.
+    d = out['gt_depth_map'] * 2 - 1
+    np.testing.assert_array_equal(d[::2, ::2] % 32, out['img'][::2, ::2, 1])
+    assert set(np.unique(out['gt_edge_map']).tolist()) <= {0, 1}
+
+
+def test_pad_uses_task_pad_values():
+    r = _results(10, 12)
+    out = MultiTaskPad(size=(16, 16))(r)
+    assert out['img_shape'] == (10, 12) and out['pad_shape'] == (16, 16)
+    assert (out['img'][10:] == 0).all()
+    assert (out['gt_seg_map'][10:] == 255).all()
+    assert (out['gt_part_seg'][:, 12:] == 255).all()
+    assert (out['gt_edge_map'][10:] == 255).all()
+    assert (out['gt_normal_map'][10:] == 0).all()
+    assert (out['gt_depth_map'][:, 12:] == 0).all()
+    np.testing.assert_array_equal(out['gt_depth_map'][:10, :12],
+                                  _results(10, 12)['gt_depth_map'])
+
+
+def test_pad_image_value_every_channel_and_labels_optional():
+    r = _results(10, 12)
+    out = MultiTaskPad(size_divisor=8, pad_val=7, pad_labels=False)(r)
+    assert out['img'].shape[:2] == (16, 16)
+    assert (out['img'][12:] == 7).all()
+    assert out['gt_seg_map'].shape == (10, 12)
+
+
+def test_pad_needs_size():
+    with pytest.raises(ValueError, match='size'):
+        MultiTaskPad()

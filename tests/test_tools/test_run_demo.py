@@ -1,0 +1,47 @@
+"""tools/run_demo.py on the tiny config: the full flow once, then a second run that
+reuses everything."""
+import importlib.util
+import json
+from pathlib import Path
+
+import cv2
+
+RUN_DEMO = Path(__file__).resolve().parents[2] / 'tools' / 'run_demo.py'
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location('mmdmtl_run_demo', RUN_DEMO)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_demo_flow_and_rerun_reuses_work(tmp_path, tiny_config, capsys):
+    demo = _load()
+    work = tmp_path / 'demo'
+    argv = ['--config', str(tiny_config), '--work-dir', str(work), '--max-iters',
+            '2', '--num-panels', '2']
+    res = demo.main(argv)
+    out = capsys.readouterr().out
+    assert (work / 'final.pth').is_file()
+    saved = json.loads((work / 'results.json').read_text())
+    assert saved['trained_metrics'] == res['trained_metrics']
+    tasks = [r['task'] for r in saved['summary']]
+    assert tasks == ['semseg', 'human_parts', 'sal', 'normals', 'edge', 'depth']
+    for row in saved['summary']:
+        assert row['untrained'] is not None and row['trained'] is not None
+    assert 'train' in saved['timings_s'] and 'eval_untrained' in saved['timings_s']
+    panels = sorted((work / 'panels').glob('*.png'))
+    assert len(panels) == 2
+    assert cv2.imread(str(panels[0])).shape[1] == 7 * 32 + 6 * 2
+    assert 'untrained' in out and 'trained' in out and '| semseg' in out
+    assert (work / 'curves.png').is_file()
+
+    # second run: nothing is recomputed
+    mtime = (work / 'final.pth').stat().st_mtime
+    res2 = demo.main(argv)
+    out2 = capsys.readouterr().out
+    assert 'skipped' in out2 and out2.count('reused') >= 3
+    assert (work / 'final.pth').stat().st_mtime == mtime
+    assert res2['trained_metrics'] == res['trained_metrics']
+    assert res2['untrained_metrics'] == res['untrained_metrics']

@@ -1,0 +1,127 @@
+"""tools/train.py -> tools/test.py round trip, resume, and the CPU launcher set-up."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+
+def test_train_then_test_round_trip(tmp_path, tiny_config, tools):
+    work = tmp_path / 'work'
+    tools.run([tools.python, 'tools/train.py', str(tiny_config), '--work-dir',
+               str(work)])
+    assert (work / 'iter_4.pth').is_file() and (work / 'iter_2.pth').is_file()
+    # the json log holds every task's loss of every iteration
+    logs = sorted(work.rglob('vis_data/scalars.json'))
+    lines = [json.loads(x) for x in logs[-1].read_text().splitlines()]
+    train_lines = [x for x in lines if 'loss' in x]
+    assert [x['step'] for x in train_lines] == [1, 2, 3, 4]
+    assert all(np.isfinite(x['loss']) for x in train_lines)
+
+    out, vis = tmp_path / 'preds', tmp_path / 'panels'
+    tools.run([tools.python, 'tools/test.py', str(tiny_config),
+               str(work / 'iter_4.pth'), '--work-dir', str(tmp_path / 'test'),
+               '--out', str(out), '--show-dir', str(vis)])
+    metrics = json.loads((out / 'metrics.json').read_text())
+    for task in ('semseg', 'human_parts', 'sal', 'normals', 'edge', 'depth'):
+        assert any(k.startswith(task + '/') for k in metrics), (task, metrics)
+    # every task's prediction of the 4 val images, as PNG and npy
+    for task in ('semseg', 'human_parts', 'sal', 'normals', 'edge', 'depth'):
+        pngs = sorted((out / task).glob('*.png'))
+        assert len(pngs) == 4, task
+        img = cv2.imread(str(pngs[0]), cv2.IMREAD_UNCHANGED)
+        assert img.shape[:2] == (32, 32)
+    sem = np.load(sorted((out / 'semseg').glob('*.npy'))[0])
+    assert sem.shape == (32, 32) and sem.min() >= 0 and sem.max() < 9
+    normals = np.load(sorted((out / 'normals').glob('*.npy'))[0])
+    np.testing.assert_allclose(np.linalg.norm(normals, axis=-1), 1.0, atol=1e-4)
+    panels = sorted(vis.glob('*.png'))
+    assert len(panels) == 4
+    panel = cv2.imread(str(panels[0]))
+    # 2 rows x 7 columns of 32x32 tiles with 14 px captions and 2 px separators
+    assert panel.shape == (2 * (14 + 32) + 2, 7 * 32 + 6 * 2, 3)
+
+
+def test_resume_continues_from_the_last_checkpoint(tmp_path, tiny_data, tools):
+    cfg2 = tools.write_tiny_config(tmp_path / 'two.py', tiny_data, iters=2)
+    cfg4 = tools.write_tiny_config(tmp_path / 'four.py', tiny_data, iters=4)
+    work = tmp_path / 'work'
+    tools.run([tools.python, 'tools/train.py', str(cfg2), '--work-dir', str(work)])
+    assert (work / 'iter_2.pth').is_file() and not (work / 'iter_4.pth').exists()
+    proc = tools.run([tools.python, 'tools/train.py', str(cfg4), '--work-dir',
+                      str(work), '--resume'])
+    assert 'resumed' in (proc.stdout + proc.stderr).lower()
+    assert (work / 'iter_4.pth').is_file()
+    logs = sorted(work.rglob('vis_data/scalars.json'), key=lambda p: p.stat().st_mtime)
+    steps = [json.loads(x)['step'] for x in logs[-1].read_text().splitlines()
+             if 'loss' in json.loads(x)]
+    assert steps == [3, 4]
+
+
+def test_cli_errors_name_the_file(tmp_path, tools):
+    import subprocess
+    proc = subprocess.run(
+        [tools.python, 'tools/train.py', str(tmp_path / 'nope.py')],
+        cwd=tools.repo, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and 'nope.py' in proc.stderr
+
+
+def test_setup_distributed_cpu_path(monkeypatch):
+    """Without CUDA: gloo, a process group from torchrun's variables, the CPU
+    wrapper; find_unused_parameters stays False."""
+    import torch
+    import torch.distributed as dist
+    from mmengine.config import Config
+
+    from mmdmtl.engine import setup_distributed
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    cfg = Config(dict(env_cfg=dict(dist_cfg=dict(backend='nccl'))))
+    assert setup_distributed(cfg, 'none') is False
+    assert cfg.env_cfg.dist_cfg.backend == 'nccl'
+    with pytest.raises(ValueError, match='launcher'):
+        setup_distributed(cfg, 'torchrun')
+    for k, v in dict(RANK='0', WORLD_SIZE='1', LOCAL_RANK='0',
+                     MASTER_ADDR='127.0.0.1', MASTER_PORT='29533').items():
+        monkeypatch.setenv(k, v)
+    try:
+        assert setup_distributed(cfg, 'pytorch') is True
+        assert dist.is_initialized() and dist.get_backend() == 'gloo'
+        assert cfg.env_cfg.dist_cfg.backend == 'gloo'
+        assert cfg.model_wrapper_cfg.type == 'mmdmtl.CPUDistributedDataParallel'
+        assert cfg.model_wrapper_cfg.find_unused_parameters is False
+        # the wrapper reverts SyncBN and ignores device_ids on CPU
+        from mmengine.registry import MODEL_WRAPPERS
+        wrapper_cls = MODEL_WRAPPERS.get(cfg.model_wrapper_cfg.type)
+        model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1),
+                                    torch.nn.SyncBatchNorm(4))
+        wrapped = wrapper_cls(module=model, device_ids=[0],
+                              broadcast_buffers=False)
+        assert not any(isinstance(m, torch.nn.SyncBatchNorm)
+                       for m in wrapped.module.modules())
+        assert wrapped.device_ids is None
+        out = wrapped(torch.randn(2, 3, 5, 5))
+        assert out.shape == (2, 4, 5, 5)
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def test_slurm_environment_is_translated(monkeypatch):
+    import os
+
+    from mmdmtl.engine.distributed import _fill_env_from_launcher
+    for k in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT'):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv('SLURM_PROCID', '3')
+    monkeypatch.setenv('SLURM_NTASKS', '4')
+    monkeypatch.setenv('SLURM_LOCALID', '1')
+    monkeypatch.setenv('SLURM_NODELIST', 'node7')
+    monkeypatch.setenv('PATH', '/nonexistent')  # no scontrol here
+    _fill_env_from_launcher('slurm')
+    assert (os.environ['RANK'], os.environ['WORLD_SIZE'],
+            os.environ['LOCAL_RANK']) == ('3', '4', '1')
+    assert os.environ['MASTER_ADDR'] == 'node7'
+    assert os.environ['MASTER_PORT'] == '29500'
+    monkeypatch.delenv('SLURM_PROCID')
+    with pytest.raises(RuntimeError, match='SLURM_PROCID'):
+        _fill_env_from_launcher('slurm')

@@ -1,0 +1,135 @@
+"""Evaluate a checkpoint on the test split of a config.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR|FILE.pkl]
+                         [--show] [--show-dir DIR] [--cfg-options k=v ...]
+                         [--launcher none|pytorch|slurm|mpi]
+
+--out DIR       every task's prediction per image as DIR/<task>/<image>.png (+ .npy)
+                and the metrics as DIR/metrics.json;
+--out FILE.pkl  the raw predictions through MMEngine's DumpResults.
+--show-dir DIR  one panel per image (image, every task's label and prediction) as
+                DIR/<image>.png.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import Config, ConfigDict, DictAction
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Test (and evaluate) a multi-task model (mmdmtl)')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir', help='directory for the evaluation logs (default: '
+        'work_dirs/<config name>)')
+    parser.add_argument(
+        '--out',
+        help='a directory for per-task prediction files and metrics.json, or a '
+        '.pkl file for the raw predictions')
+    parser.add_argument(
+        '--show', action='store_true', help='show the panels in a window')
+    parser.add_argument(
+        '--show-dir', help='directory for the prediction panels (PNG)')
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='seconds a shown window stays')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, e.g. test_dataloader.batch_size=2')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def _add_metric(cfg, metric: dict) -> None:
+    ev = cfg.get('test_evaluator')
+    if ev is None:
+        raise SystemExit(f'{cfg.filename}: no test_evaluator in the config')
+    if isinstance(ev, (list, tuple)):
+        cfg.test_evaluator = list(ev) + [metric]
+    elif isinstance(ev, dict) and 'metrics' in ev:
+        ev.metrics = list(ev.metrics) + [metric]
+    else:
+        cfg.test_evaluator = [ev, metric]
+
+
+def build_test_cfg(args) -> Config:
+    from mmdmtl.engine import setup_distributed
+
+    for path, what in ((args.config, 'config'), (args.checkpoint, 'checkpoint')):
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{what} file not found: {path}')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+
+    if args.show or args.show_dir:
+        hooks = cfg.setdefault('default_hooks', ConfigDict())
+        vis = hooks.get('visualization') or dict(type='MultiTaskVisualizationHook')
+        vis['draw'] = True
+        vis['show'] = bool(args.show)
+        vis['wait_time'] = args.wait_time
+        if args.show_dir:
+            vis['out_dir'] = osp.abspath(args.show_dir)
+            vis['interval'] = 1
+        hooks['visualization'] = vis
+
+    if args.out:
+        if args.out.endswith(('.pkl', '.pickle')):
+            _add_metric(cfg, dict(type='DumpResults', out_file_path=args.out))
+        else:
+            cfg.custom_hooks = list(cfg.get('custom_hooks', None) or []) + [
+                dict(type='MultiTaskPredictionSaveHook',
+                     out_dir=osp.abspath(args.out))
+            ]
+    setup_distributed(cfg, args.launcher)
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+
+    from mmdmtl.registry import RUNNERS
+    from mmdmtl.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+
+    cfg = build_test_cfg(args)
+    if 'runner_type' not in cfg:
+        from mmengine.runner import Runner
+        runner = Runner.from_cfg(cfg)
+    else:
+        runner = RUNNERS.build(cfg)
+    metrics = runner.test()
+
+    if args.out and not args.out.endswith(('.pkl', '.pickle')) and runner.rank == 0:
+        os.makedirs(args.out, exist_ok=True)
+        with open(osp.join(args.out, 'metrics.json'), 'w') as f:
+            json.dump({k: float(v) if isinstance(v, (int, float)) else str(v)
+                       for k, v in (metrics or {}).items()}, f, indent=2)
+    return metrics
+
+
+if __name__ == '__main__':
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+    main()

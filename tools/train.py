@@ -1,0 +1,121 @@
+"""Train a multi-task model with MMEngine's Runner.
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+                                 [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+
+Distributed: ``tools/dist_train.sh CONFIG GPUS`` (torchrun) or
+``tools/slurm_train.sh PARTITION JOB CONFIG``. Works without a GPU too: the process
+group then uses gloo and DDP wraps the CPU model (see mmdmtl/engine/distributed.py).
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Train a multi-task dense prediction model (mmdmtl)')
+    parser.add_argument('config', help='config file')
+    parser.add_argument(
+        '--work-dir', help='directory for logs and checkpoints (default: '
+        'work_dirs/<config name>)')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        const='auto',
+        default=None,
+        metavar='CKPT',
+        help='resume training; without a value from the latest checkpoint in the '
+        'work dir, else from CKPT')
+    parser.add_argument(
+        '--amp', action='store_true', help='mixed-precision training (needs a GPU)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, e.g. train_cfg.max_iters=100 '
+        'train_dataloader.batch_size=2')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK instead.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def build_train_cfg(args) -> Config:
+    """The config the Runner gets: file + CLI overrides + mmdmtl's CPU handling."""
+    import torch
+
+    from mmdmtl.engine import setup_distributed
+
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(f'config file not found: {args.config}')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+
+    # work_dir: command line > config file > work_dirs/<config name>
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+
+    if args.amp:
+        if not torch.cuda.is_available():
+            raise SystemExit('--amp: mixed precision needs a GPU (MMEngine\'s '
+                             'AmpOptimWrapper refuses CPU); drop --amp on this machine')
+        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if wrapper == 'AmpOptimWrapper':
+            print_log('AMP is already enabled in the config', logger='current')
+        elif wrapper != 'OptimWrapper':
+            raise SystemExit(f'--amp: optim_wrapper.type is {wrapper!r}; only '
+                             "'OptimWrapper' can be switched to 'AmpOptimWrapper'")
+        else:
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            raise FileNotFoundError(f'--resume: checkpoint not found: {args.resume}')
+        cfg.resume = True
+        cfg.load_from = args.resume
+
+    setup_distributed(cfg, args.launcher)
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+
+    from mmdmtl.registry import RUNNERS
+    from mmdmtl.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+
+    cfg = build_train_cfg(args)
+    if 'runner_type' not in cfg:
+        from mmengine.runner import Runner
+        runner = Runner.from_cfg(cfg)
+    else:
+        runner = RUNNERS.build(cfg)
+    runner.train()
+    return runner
+
+
+if __name__ == '__main__':
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+    main()
