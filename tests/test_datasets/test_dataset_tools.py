@@ -93,7 +93,11 @@ def test_dataset_config_parses_and_pipelines_build(path):
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader',
                 'val_evaluator', 'test_evaluator'):
         assert key in cfg, key
-    assert isinstance(cfg.val_evaluator, list)
+    from mmdmtl.registry import METRICS
+    for key in ('val_evaluator', 'test_evaluator'):
+        evaluator = METRICS.build(cfg[key])
+        assert type(evaluator).__name__ == 'MultiTaskGain', key
+        assert len(evaluator.metrics) >= 2
     for split in ('train', 'val'):
         for step in cfg[f'{split}_dataloader'].dataset.pipeline:
             TRANSFORMS.build(step)

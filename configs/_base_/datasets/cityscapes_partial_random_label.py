@@ -11,3 +11,6 @@ train_dataloader = dict(
     dataset=dict(
         label_setting='random_label',
         split_file=f'{split_root}/cityscapes/onelabel.pth'))
+# Delta_m against the published single-task baselines (method.md).
+val_evaluator = dict(reference='cityscapes')
+test_evaluator = dict(reference='cityscapes')

@@ -52,9 +52,14 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = [
-    dict(type='SemSegMetric', prefix='semseg', num_classes=13),
-    dict(type='DepthMetric', prefix='depth'),
-    dict(type='NormalsMetric', prefix='normals'),
-]
+# MultiTaskGain runs the per-task metrics and, given single-task reference
+# numbers (`reference=`), adds Delta_m (docs/evaluation.md).
+val_evaluator = dict(
+    type='MultiTaskGain',
+    reference=None,
+    metrics=[
+        dict(type='SemSegMetric', prefix='semseg', num_classes=13),
+        dict(type='DepthMetric', prefix='depth'),
+        dict(type='NormalsMetric', prefix='normals'),
+    ])
 test_evaluator = val_evaluator

@@ -10,4 +10,5 @@ train_dataloader = dict(
         label_setting='random_label',
         split_file=f'{split_root}/pascal_context/randomlabels.npy'))
 # No published random-label single-task numbers: give your own STL run's
-# metrics as MultiTaskGain(stl_reference=...) in the experiment config.
+# metrics as val_evaluator = dict(reference=dict(...)) in the experiment config
+# (keys like "semseg/mIoU"; see docs/evaluation.md).
