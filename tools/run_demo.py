@@ -65,6 +65,9 @@ def parse_args(argv=None):
                    help='evaluate again even if results.json has the numbers')
     p.add_argument('--num-panels', type=int, default=8,
                    help='val images drawn as panels')
+    p.add_argument('--threads', type=int, default=None,
+                   help='torch threads on CPU (default: cores - 1, leaving one core '
+                   'to the data-loading worker)')
     p.add_argument('--cfg-options', nargs='+', default=None,
                    help='extra config overrides (key=value)')
     return p.parse_args(argv)
@@ -208,11 +211,12 @@ def format_table(untrained: dict, trained: dict) -> str:
     body = [(t, m, f'{d} is better', '-' if u is None else f'{u:.4f}', f'{v:.4f}',
              '-' if b is None else ('yes' if b else 'NO')) for t, m, d, u, v, b in rows]
     widths = [max(len(str(r[i])) for r in [head] + body) for i in range(len(head))]
-    line = '+'.join('-' * (w + 2) for w in widths)
-    out = [line, ' | '.join(str(h).ljust(w) for h, w in zip(head, widths)), line]
-    out += [' | '.join(str(c).ljust(w) for c, w in zip(r, widths)) for r in body]
-    out.append(line)
-    return '\n'.join(out)
+
+    def row(cells):
+        return '| ' + ' | '.join(str(c).ljust(w) for c, w in zip(cells, widths)) + ' |'
+
+    line = '+' + '+'.join('-' * (w + 2) for w in widths) + '+'
+    return '\n'.join([line, row(head), line] + [row(r) for r in body] + [line])
 
 
 def plot_curves(train_dir: str, out: str):
@@ -240,6 +244,8 @@ def main(argv=None):
     from mmdmtl.utils import register_all_modules
     register_all_modules(init_default_scope=True)
     import torch
+    if not torch.cuda.is_available():
+        torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 2) - 1))
     log(f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
         f'device: {"cuda" if torch.cuda.is_available() else "cpu"}')
 

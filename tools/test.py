@@ -60,7 +60,8 @@ def _add_metric(cfg, metric: dict) -> None:
         raise SystemExit(f'{cfg.filename}: no test_evaluator in the config')
     if isinstance(ev, (list, tuple)):
         cfg.test_evaluator = list(ev) + [metric]
-    elif isinstance(ev, dict) and 'metrics' in ev:
+    elif isinstance(ev, dict) and 'metrics' in ev and ev.get(
+            'type', 'Evaluator') in ('Evaluator', 'mmengine.Evaluator'):
         ev.metrics = list(ev.metrics) + [metric]
     else:
         cfg.test_evaluator = [ev, metric]

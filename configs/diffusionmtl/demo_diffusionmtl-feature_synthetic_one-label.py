@@ -26,9 +26,12 @@ model = dict(
         bgr_to_rgb=True),
     tasks=dict(semseg=9, human_parts=7, sal=2, normals=3, edge=1,
                depth=1),
-    channels=64,
-    backbone=dict(init_cfg=None),  # from scratch: nothing to download
-    refine_head=dict(num_heads=4),
+    channels=32,
+    # ResNet-18 at a quarter of its width (16/32/64/128 channels), from scratch:
+    # nothing to download, and fast enough for a CPU
+    backbone=dict(base_channels=16, stem_channels=16, init_cfg=None),
+    neck=dict(in_channels=[16, 32, 64, 128]),
+    refine_head=dict(num_heads=2),
 )
 
 train_dataloader = dict(
@@ -64,3 +67,14 @@ default_hooks = dict(
         type='AtomicCheckpointHook', by_epoch=False, interval=300, max_keep_ckpts=1,
         save_last=True))
 randomness = dict(seed=0)
+# Every task's metric (docs/evaluation.md); a list, so MMEngine builds its Evaluator.
+# Edge: the BSDS protocol with 99 thresholds as in testing.
+test_evaluator = [
+    dict(type='SemSegMetric', prefix='semseg', num_classes=9),
+    dict(type='HumanPartsMetric', prefix='human_parts', num_classes=7),
+    dict(type='SaliencyMetric', prefix='sal'),
+    dict(type='NormalsMetric', prefix='normals'),
+    dict(type='EdgeMetric', prefix='edge', max_dist=0.0075, thresholds=99),
+    dict(type='DepthMetric', prefix='depth'),
+]
+val_evaluator = test_evaluator

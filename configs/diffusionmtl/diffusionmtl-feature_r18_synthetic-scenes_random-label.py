@@ -11,7 +11,6 @@ model = dict(
     tasks=dict(semseg=9, human_parts=7, sal=2, normals=3, edge=1, depth=1),
     channels=128,
     backbone=dict(init_cfg=None),
-    refine_head=dict(num_heads=4),
 )
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 param_scheduler = [

@@ -105,9 +105,18 @@ def test_arrays_batches_task_subset_and_no_checkpoint(tiny_cfg, pascal_image):
     a, b = out['predictions']
     assert sorted(a) == ['depth', 'semseg'] and sorted(b) == ['depth', 'semseg']
     assert a['semseg'].shape == img.shape[:2] and b['depth'].shape == (48, 64)
-    # an array gives the same result as the file it came from
-    same = inferencer(img)['predictions'][0]
-    np.testing.assert_array_equal(same['semseg'], a['semseg'])
+    # an array enters the model exactly as the file it came from does
+    by_file = inferencer.pipeline(pascal_image)
+    by_array = inferencer.pipeline(img)
+    assert torch.equal(by_file['inputs'], by_array['inputs'])
+    # predictions agree up to the inference noise, which the model seeds by file
+    # name (an array has none); one image per batch each, since batching pads to
+    # the largest image and the denoiser's attention sees the padding
+    from_file = inferencer(pascal_image)['predictions'][0]
+    from_array = inferencer(img)['predictions'][0]
+    assert (from_array['semseg'] == from_file['semseg']).mean() > 0.99
+    np.testing.assert_array_equal(inferencer(img)['predictions'][0]['semseg'],
+                                  from_array['semseg'])  # deterministic
 
 
 def test_clear_errors(tiny_cfg, tmp_path):

@@ -1,4 +1,3 @@
-import math
 import os.path as osp
 
 import mmcv

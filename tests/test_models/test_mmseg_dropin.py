@@ -14,6 +14,18 @@ CFG = 'configs/mmseg_dropin/diffusion-refine_r18-d8_4xb4-80k_ade20k-512x512.py'
 NUM_CLASSES = 3
 
 
+@pytest.fixture(autouse=True)
+def _restore_mmdmtl_scope():
+    """mmseg's Runner makes 'mmseg' the current default scope: give it back."""
+    import time
+
+    from mmengine.registry import DefaultScope
+    yield
+    if DefaultScope.get_current_instance().scope_name != 'mmdmtl':
+        DefaultScope.get_instance(f'mmdmtl-after-dropin-{time.time_ns()}',
+                                  scope_name='mmdmtl')
+
+
 def _tiny(cfg, work_dir, data_root):
     cfg.work_dir = str(work_dir)
     cfg.model.backbone.update(base_channels=8, stem_channels=8, init_cfg=None)

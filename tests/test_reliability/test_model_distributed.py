@@ -56,8 +56,9 @@ def test_two_ranks_equal_one_rank_double_batch(dist, tmp_path, data_root):
         assert r0['weights'][k] == r1['weights'][k], k  # ranks stay identical
         np.testing.assert_allclose(r0['weights'][k], v, rtol=1e-3, atol=1e-4,
                                    err_msg=k)
-    assert one['val'], 'no validation metrics were logged'
-    for k, v in one['val'].items():
+    metrics = {k: v for k, v in one['val'].items() if 'time' not in k}
+    assert any('mIoU' in k for k in metrics), one['val']
+    for k, v in metrics.items():
         for r in (r0, r1):
             np.testing.assert_allclose(r['val'][k], v, rtol=2e-3, atol=1e-4,
                                        err_msg=k)
@@ -79,7 +80,10 @@ def test_no_hang_when_one_rank_lacks_a_task(dist, tmp_path, data_root):
     assert r1['losses'][0]['semseg.loss_final'] == 0.0
     assert r0['losses'][0]['semseg.loss_final'] > 0
     assert r1['losses'][0]['depth.loss_final'] > 0
-    assert r0['weights'] == r1['weights']
+    # DDP kept the parameters identical (BN running statistics are per rank:
+    # the CPU wrapper does not broadcast buffers)
+    params = [k for k in r0['weights'] if 'running_' not in k]
+    assert params and all(r0['weights'][k] == r1['weights'][k] for k in params)
 
 
 def test_exact_resume_real_model(dist, tmp_path, data_root):

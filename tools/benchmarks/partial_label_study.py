@@ -111,7 +111,8 @@ def parse_args(argv=None):
     p.add_argument('--token-stride', type=int, default=2,
                    help='map -> token downsampling (4 official at 512 px; 2 '
                    'keeps a 4x4 token grid at 64 px)')
-    p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--threads', type=int, default=1,
+                   help='torch threads (1: no oversubscription on a shared CPU)')
     p.add_argument('--edge-thresholds', type=int, default=19,
                    help='thresholds of the edge odsF (99 = BSDS; fewer is '
                    'faster)')
@@ -132,7 +133,7 @@ def model_config(variant: str, tasks: Dict[str, int], args) -> dict:
     bc = args.base_channels
     m['tasks'] = dict(tasks)
     m['channels'] = args.channels
-    m['backbone'].update(base_channels=bc, init_cfg=None)
+    m['backbone'].update(stem_channels=bc, base_channels=bc, init_cfg=None)
     m['neck']['in_channels'] = [bc, bc * 2, bc * 4, bc * 8]
     m['data_preprocessor'] = dict(
         type='MultiTaskDataPreProcessor',

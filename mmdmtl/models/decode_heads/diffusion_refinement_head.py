@@ -44,7 +44,8 @@ from mmcv.cnn import ConvModule
 from mmengine.dist import get_rank
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
-from mmdmtl.models.conditioners.multi_task_conditioner import MultiTaskConditioner
+# Registers MultiTaskConditioner, which the drop-in mode builds from its config.
+import mmdmtl.models.conditioners.multi_task_conditioner  # noqa: F401
 from mmdmtl.models.decode_heads.initial_task_heads import InitialTaskHeads
 from mmdmtl.models.diffusion import (CrossAttentionBlock, DiffusionNoiseScheduler,
                                      TimestepEmbedding)
