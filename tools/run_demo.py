@@ -25,6 +25,7 @@ import os.path as osp
 import shutil
 import sys
 import time
+import warnings
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(
@@ -120,6 +121,39 @@ def make_data(cfg) -> float:
     return time.time() - t0
 
 
+def _progress_hook(every: int):
+    """A hook printing one line per ``every`` training iterations (the Runner's own
+    INFO log is silenced for the demo; it stays complete in the work dir's json)."""
+    from mmengine.hooks import Hook
+
+    class DemoProgressHook(Hook):
+        priority = 'LOW'
+
+        def before_train(self, runner):
+            self.t0 = time.time()
+            self.start_iter = runner.iter
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None):
+            it = runner.iter + 1
+            if it % every and it != runner.max_iters:
+                return
+            done = it - self.start_iter
+            spent = time.time() - self.t0
+            eta = spent / max(done, 1) * (runner.max_iters - it)
+            outputs = {k: float(v.detach() if hasattr(v, 'detach') else v)
+                       for k, v in (outputs or {}).items()}
+            finals = ' '.join(
+                f'{k.split(".")[0]} {v:.3f}' for k, v in outputs.items()
+                if k.endswith('.loss_final'))
+            loss = float(outputs.get('loss', float('nan')))
+            log(f'      iter {it:4d}/{runner.max_iters}  loss {loss:7.3f}  '
+                f'[task losses: {finals}]  {spent / max(done, 1):.2f} s/iter, '
+                f'ETA {eta / 60:.1f} min')
+
+    return DemoProgressHook()
+
+
 def _unique(name: str) -> str:
     return f'{name}_{datetime.datetime.now().strftime("%Y%m%d_%H%M%S_%f")}'
 
@@ -132,6 +166,9 @@ def _runner(cfg, work_dir: str, name: str):
     # every Runner in this process needs its own visualizer/logger instance
     c.visualizer = dict(c.get('visualizer') or dict(type='MultiTaskVisualizer'))
     c.visualizer['name'] = c.experiment_name
+    # the Runner's INFO log (config dump, weight init, hook table) would bury the
+    # demo's progress lines; warnings and errors still show
+    c.log_level = 'WARNING'
     return c
 
 
@@ -174,6 +211,7 @@ def train(cfg, work_dir: str, final_ckpt: str) -> float:
     if c.resume:
         log('      resuming the interrupted training from its last checkpoint')
     runner = Runner.from_cfg(c)
+    runner.register_hook(_progress_hook(25))
     t0 = time.time()
     runner.train()
     elapsed = time.time() - t0
@@ -237,6 +275,8 @@ def plot_curves(train_dir: str, out: str):
 
 def main(argv=None):
     args = parse_args(argv)
+    # mmseg's deprecation notes about its own loss builder are noise here
+    warnings.filterwarnings('ignore', category=UserWarning, module=r'mmseg\.')
     sys.path.insert(0, REPO)
     t_start = time.time()
     log('mmdmtl demo: DiffusionMTL (feature diffusion), one-label setting, '
@@ -285,7 +325,7 @@ def main(argv=None):
             shutil.rmtree(osp.join(work_dir, 'train'))
         log(f'[3/4] training for {cfg.train_cfg.max_iters} iterations, batch '
             f'{cfg.train_dataloader.batch_size} (one-label: each image has one '
-            'labelled task); the log below shows loss and ETA')
+            'labelled task)')
         timings['train'] = train(cfg, work_dir, final_ckpt)
         log(f'      trained in {timings["train"] / 60:.1f} min -> {final_ckpt}')
 

@@ -220,7 +220,8 @@ class MultiTaskVisualizer(Visualizer):
         first_col = [_put_caption(self._fit(image, size, False), 'image', bar)]
         name = data_sample.metainfo.get('img_path')
         info = [str(name).replace('\\', '/').split('/')[-1]] if name else []
-        info.append('labelled: ' + (', '.join(sorted(labeled)) if labeled else '-'))
+        info.append('labelled:')
+        info += sorted(labeled) if labeled else ['-']
         if draw_gt and draw_pred:
             first_col.append(_put_caption(blank(info), 'info', bar))
 

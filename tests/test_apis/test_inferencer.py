@@ -131,3 +131,25 @@ def test_clear_errors(tiny_cfg, tmp_path):
         inferencer = MultiTaskInferencer(tiny_cfg, device='cpu')
     with pytest.raises(FileNotFoundError, match='no_such.jpg'):
         inferencer(str(tmp_path / 'no_such.jpg'))
+
+
+def test_image_demo_script(tiny_cfg, checkpoint, pascal_image, tmp_path):
+    """demo/image_demo.py end to end (config file + checkpoint on the command line)."""
+    import importlib.util
+    cfg_file = tmp_path / 'tiny.py'
+    tiny_cfg.dump(str(cfg_file))
+    spec = importlib.util.spec_from_file_location('mmdmtl_image_demo',
+                                                  REPO / 'demo' / 'image_demo.py')
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out_dir = tmp_path / 'out'
+    res = mod.main([pascal_image, str(cfg_file), checkpoint[0], '--out-dir',
+                    str(out_dir), '--device', 'cpu', '--save-npy'])
+    stem = Path(pascal_image).stem
+    assert (out_dir / 'vis' / f'{stem}.png').is_file()
+    for task in TASKS:
+        assert (out_dir / 'preds' / task / f'{stem}.png').is_file()
+        assert (out_dir / 'preds' / task / f'{stem}.npy').is_file()
+    np.testing.assert_array_equal(
+        np.load(out_dir / 'preds' / 'semseg' / f'{stem}.npy'),
+        res['predictions'][0]['semseg'])

@@ -6,20 +6,25 @@ import numpy as np
 import pytest
 
 
-def test_train_then_test_round_trip(tmp_path, tiny_config, tools):
+def test_train_resume_then_test_round_trip(tmp_path, tiny_data, tools):
+    cfg2 = tools.write_tiny_config(tmp_path / 'two.py', tiny_data, iters=2)
+    cfg4 = tools.write_tiny_config(tmp_path / 'four.py', tiny_data, iters=4)
     work = tmp_path / 'work'
-    tools.run([tools.python, 'tools/train.py', str(tiny_config), '--work-dir',
-               str(work)])
-    assert (work / 'iter_4.pth').is_file() and (work / 'iter_2.pth').is_file()
-    # the json log holds every task's loss of every iteration
-    logs = sorted(work.rglob('vis_data/scalars.json'))
-    lines = [json.loads(x) for x in logs[-1].read_text().splitlines()]
-    train_lines = [x for x in lines if 'loss' in x]
-    assert [x['step'] for x in train_lines] == [1, 2, 3, 4]
+    tools.run([tools.python, 'tools/train.py', str(cfg2), '--work-dir', str(work)])
+    assert (work / 'iter_2.pth').is_file() and not (work / 'iter_4.pth').exists()
+    # --resume continues at iteration 3 from the latest checkpoint of the work dir
+    proc = tools.run([tools.python, 'tools/train.py', str(cfg4), '--work-dir',
+                      str(work), '--resume'])
+    assert 'resumed' in (proc.stdout + proc.stderr).lower()
+    assert (work / 'iter_4.pth').is_file()
+    logs = sorted(work.rglob('vis_data/scalars.json'), key=lambda p: p.stat().st_mtime)
+    train_lines = [json.loads(x) for x in logs[-1].read_text().splitlines()
+                   if 'loss' in json.loads(x)]
+    assert [x['step'] for x in train_lines] == [3, 4]
     assert all(np.isfinite(x['loss']) for x in train_lines)
 
     out, vis = tmp_path / 'preds', tmp_path / 'panels'
-    tools.run([tools.python, 'tools/test.py', str(tiny_config),
+    tools.run([tools.python, 'tools/test.py', str(cfg4),
                str(work / 'iter_4.pth'), '--work-dir', str(tmp_path / 'test'),
                '--out', str(out), '--show-dir', str(vis)])
     metrics = json.loads((out / 'metrics.json').read_text())
@@ -42,28 +47,21 @@ def test_train_then_test_round_trip(tmp_path, tiny_config, tools):
     assert panel.shape == (2 * (14 + 32) + 2, 7 * 32 + 6 * 2, 3)
 
 
-def test_resume_continues_from_the_last_checkpoint(tmp_path, tiny_data, tools):
-    cfg2 = tools.write_tiny_config(tmp_path / 'two.py', tiny_data, iters=2)
-    cfg4 = tools.write_tiny_config(tmp_path / 'four.py', tiny_data, iters=4)
-    work = tmp_path / 'work'
-    tools.run([tools.python, 'tools/train.py', str(cfg2), '--work-dir', str(work)])
-    assert (work / 'iter_2.pth').is_file() and not (work / 'iter_4.pth').exists()
-    proc = tools.run([tools.python, 'tools/train.py', str(cfg4), '--work-dir',
-                      str(work), '--resume'])
-    assert 'resumed' in (proc.stdout + proc.stderr).lower()
-    assert (work / 'iter_4.pth').is_file()
-    logs = sorted(work.rglob('vis_data/scalars.json'), key=lambda p: p.stat().st_mtime)
-    steps = [json.loads(x)['step'] for x in logs[-1].read_text().splitlines()
-             if 'loss' in json.loads(x)]
-    assert steps == [3, 4]
-
-
 def test_cli_errors_name_the_file(tmp_path, tools):
-    import subprocess
-    proc = subprocess.run(
-        [tools.python, 'tools/train.py', str(tmp_path / 'nope.py')],
-        cwd=tools.repo, capture_output=True, text=True, timeout=120)
-    assert proc.returncode != 0 and 'nope.py' in proc.stderr
+    import importlib.util
+    mods = {}
+    for name in ('train', 'test'):
+        spec = importlib.util.spec_from_file_location(
+            f'mmdmtl_tools_{name}', tools.repo / 'tools' / f'{name}.py')
+        mods[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mods[name])
+    with pytest.raises(FileNotFoundError, match='nope.py'):
+        mods['train'].main([str(tmp_path / 'nope.py')])
+    cfg = tools.write_tiny_config(tmp_path / 'c.py', tmp_path)
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        mods['test'].main([str(cfg), str(tmp_path / 'missing.pth')])
+    with pytest.raises(FileNotFoundError, match='checkpoint not found.*gone.pth'):
+        mods['train'].main([str(cfg), '--resume', str(tmp_path / 'gone.pth')])
 
 
 def test_setup_distributed_cpu_path(monkeypatch):

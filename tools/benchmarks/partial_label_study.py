@@ -98,7 +98,7 @@ def parse_args(argv=None):
     p.add_argument('--num-val', type=int, default=48)
     p.add_argument('--data-seed', type=int, default=0,
                    help='seed of the generated scenes (fixed over runs)')
-    p.add_argument('--iters', type=int, default=250,
+    p.add_argument('--iters', type=int, default=150,
                    help='training iterations of every model (the budget)')
     p.add_argument('--batch-size', type=int, default=8)
     p.add_argument('--lr', type=float, default=2e-3)
@@ -410,6 +410,7 @@ def main(argv=None):
                 f'{args.base_channels} first-stage channels, token stride '
                 f'{args.token_stride}, edge odsF with {args.edge_thresholds} '
                 'thresholds.'))
+    failures: List[dict] = []
     done = {(r['setting'], r['seed'], r['variant'], r.get('task')) for r in runs}
 
     def save():
@@ -439,11 +440,21 @@ def main(argv=None):
                 label = f'{setting} seed {seed} {variant}' + \
                     (f' [{task}]' if task else '')
                 print(f'== {label}', flush=True)
-                if variant == 'stl':
-                    res = run_one('stl', {task: tasks[task]},
-                                  task_subset(train, task), val, args, seed)
-                else:
-                    res = run_one(variant, tasks, train, val, args, seed)
+                try:
+                    if variant == 'stl':
+                        res = run_one('stl', {task: tasks[task]},
+                                      task_subset(train, task), val, args, seed)
+                    else:
+                        res = run_one(variant, tasks, train, val, args, seed)
+                except Exception as e:  # keep the other runs of the study going
+                    import traceback
+                    traceback.print_exc()
+                    failures.append(dict(setting=setting, seed=seed,
+                                         variant=variant, task=task,
+                                         error=f'{type(e).__name__}: {e}'))
+                    meta['failures'] = failures
+                    save()
+                    continue
                 res.update(setting=setting, seed=seed, variant=variant, task=task,
                            wall_s=time.perf_counter() - t0,
                            load=os.getloadavg()[0])
