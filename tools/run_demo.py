@@ -159,7 +159,7 @@ def _unique(name: str) -> str:
 
 
 def _runner(cfg, work_dir: str, name: str):
-    from mmengine.runner import Runner
+    """A copy of ``cfg`` for one Runner of this process (own names, quiet log)."""
     c = copy.deepcopy(cfg)
     c.work_dir = work_dir
     c.experiment_name = _unique(name)

@@ -122,7 +122,8 @@ def colorize_normals(normals) -> np.ndarray:
     if n.ndim == 3 and n.shape[0] == 3:  # CHW (the sample format) wins when ambiguous
         n = n.transpose(1, 2, 0)
     if n.ndim != 3 or n.shape[-1] != 3:
-        raise ValueError(f'normals: expected [3, H, W], got {tuple(to_numpy(normals).shape)}')
+        raise ValueError('normals: expected [3, H, W], got '
+                         f'{tuple(to_numpy(normals).shape)}')
     norm = np.linalg.norm(n, axis=-1, keepdims=True)
     valid = norm[..., 0] > 1e-6
     unit = n / np.maximum(norm, 1e-6)

@@ -93,11 +93,13 @@ def test_dataset_config_parses_and_pipelines_build(path):
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader',
                 'val_evaluator', 'test_evaluator'):
         assert key in cfg, key
-    from mmdmtl.registry import METRICS
+    from mmengine.runner import Runner
     for key in ('val_evaluator', 'test_evaluator'):
-        evaluator = METRICS.build(cfg[key])
-        assert type(evaluator).__name__ == 'MultiTaskGain', key
-        assert len(evaluator.metrics) >= 2
+        # The path the Runner itself takes (a dict with a `metrics` key would be
+        # built as an Evaluator, not as our metric).
+        evaluator = Runner.build_evaluator(None, cfg[key])
+        assert [type(m).__name__ for m in evaluator.metrics] == ['MultiTaskGain'], key
+        assert len(evaluator.metrics[0].metrics) >= 2
     for split in ('train', 'val'):
         for step in cfg[f'{split}_dataloader'].dataset.pipeline:
             TRANSFORMS.build(step)

@@ -92,7 +92,8 @@ def test_val_draws_first_sample_every_interval_to_backend(tmp_path, images):
     for batch_idx in range(4):
         hook.after_val_iter(runner, batch_idx, {},
                             [_sample(images[batch_idx % 3]), _sample(images[2])])
-    names = sorted(p.name for p in (tmp_path / 'vis' / 'vis_data' / 'vis_image').iterdir())
+    vis_dir = tmp_path / 'vis' / 'vis_data' / 'vis_image'
+    names = sorted(p.name for p in vis_dir.iterdir())
     # batches 1 and 3 (every 2nd), first sample of each, keyed by the train iter
     assert names == ['val_img_0_100.png', 'val_img_1_100.png']
 

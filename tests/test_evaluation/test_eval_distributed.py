@@ -57,7 +57,7 @@ WORKER = textwrap.dedent('''
     def build():
         return MultiTaskGain(
             reference='pascal_context_one_label',
-            metrics=[dict(type='SemSegMetric', num_classes=4),
+            task_metrics=[dict(type='SemSegMetric', num_classes=4),
                      dict(type='HumanPartsMetric', num_classes=3),
                      dict(type='SaliencyMetric'),
                      dict(type='NormalsMetric'),

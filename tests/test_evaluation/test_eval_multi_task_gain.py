@@ -24,7 +24,7 @@ def _samples(make_sample):
 def test_gain_wraps_metrics_inside_stock_evaluator(make_sample):
     ref = {'semseg/mIoU': 50.0, 'depth/abs_err': 0.1}
     ev = Evaluator(dict(type='mmdmtl.MultiTaskGain', reference=ref,
-                        metrics=[dict(type='mmdmtl.SemSegMetric', num_classes=3),
+                        task_metrics=[dict(type='mmdmtl.SemSegMetric', num_classes=3),
                                  dict(type='mmdmtl.DepthMetric')]))
     ev.dataset_meta = dict(classes=['a', 'b', 'c'])
     samples = _samples(make_sample)
@@ -48,7 +48,7 @@ def test_gain_errors(make_sample):
         MultiTaskGain([dict(type='SemSegMetric', num_classes=2),
                        dict(type='SemSegMetric', num_classes=2)])
     m = METRICS.build(dict(type='MultiTaskGain', reference={'edge/odsF': 60.0},
-                           metrics=[dict(type='SemSegMetric', num_classes=3)]))
+                           task_metrics=[dict(type='SemSegMetric', num_classes=3)]))
     m.process({}, _samples(make_sample))
     with pytest.raises(KeyError, match='edge/odsF'):
         m.evaluate(4)

@@ -498,6 +498,7 @@ def run_benchmark(args) -> dict:
         res['images_per_s'] = args.batch_size / res['best_s']
         add_rates(res, mode)
         report['train'][mode] = res
+        _checkpoint(report, args)
         print(f'  best {res["best_s"]:.3f}s  peak {res["peak_mem_mib"]} MiB  '
               f'load {res["load"]:.1f}', flush=True)
         del model, fn
@@ -537,12 +538,18 @@ def run_benchmark(args) -> dict:
             res['steps'] = model.refine_head.num_inference_steps
         add_rates(res, mode)
         report['infer'][name] = res
+        _checkpoint(report, args)
         print(f'  per image {res["per_image_s"]:.3f}s  peak '
               f'{res["peak_mem_mib"]} MiB  load {res["load"]:.1f}', flush=True)
         del model, fn
         gc.collect()
 
-    # ---- speed-ups against the loop
+    _add_speedups(report)
+    report['machine']['load_at_end'] = os.getloadavg()
+    return report
+
+
+def _add_speedups(report: dict) -> None:
     for part in ('train', 'infer'):
         loop = report[part].get('loop')
         if loop:
@@ -551,8 +558,18 @@ def run_benchmark(args) -> dict:
                 if res.get('peak_mem_mib') is not None and \
                         loop.get('peak_mem_mib'):
                     res['mem_vs_loop'] = res['peak_mem_mib'] / loop['peak_mem_mib']
-    report['machine']['load_at_end'] = os.getloadavg()
-    return report
+
+
+def _checkpoint(report: dict, args) -> None:
+    """Write what is measured so far (a long run that is cut off keeps it)."""
+    if not args.out_json:
+        return
+    partial = copy.deepcopy(report)
+    _add_speedups(partial)
+    partial['partial'] = True
+    os.makedirs(osp.dirname(osp.abspath(args.out_json)), exist_ok=True)
+    with open(args.out_json, 'w') as f:
+        json.dump(partial, f, indent=1)
 
 
 def fast_accuracy(mcfg, inputs, samples, device, dtype_name) -> dict:

@@ -1,6 +1,7 @@
 """Parameters and FLOPs of the model of a config (inference forward, all tasks).
 
-    python tools/analysis_tools/get_flops.py CONFIG [--shape 512 512] [--cfg-options ...]
+    python tools/analysis_tools/get_flops.py CONFIG [--shape 512 512] \
+        [--cfg-options ...]
 
 Counts with ``mmengine.analysis.get_model_complexity_info`` (a jit trace; no fvcore
 needed). FLOPs are counted as fused multiply-adds, the convention of OpenMMLab (and
@@ -22,7 +23,8 @@ def parse_args(argv=None):
         '--shape', type=int, nargs='+', default=None,
         help='input H W (one number: square)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    parser.add_argument('--table', action='store_true', help='print the per-module table')
+    parser.add_argument(
+        '--table', action='store_true', help='print the per-module table')
     return parser.parse_args(argv)
 
 

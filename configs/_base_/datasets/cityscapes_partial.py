@@ -55,7 +55,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(
     type='MultiTaskGain',
     reference=None,
-    metrics=[
+    task_metrics=[
         dict(type='SemSegMetric', prefix='semseg', num_classes=7),
         dict(type='DepthMetric', prefix='depth'),
     ])

@@ -62,7 +62,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(
     type='MultiTaskGain',
     reference=None,
-    metrics=[
+    task_metrics=[
         dict(type='SemSegMetric', prefix='semseg', num_classes=40),
         dict(type='DepthMetric', prefix='depth'),
         dict(type='NormalsMetric', prefix='normals'),
@@ -71,7 +71,7 @@ val_evaluator = dict(
 test_evaluator = dict(
     type='MultiTaskGain',
     reference=None,
-    metrics=[
+    task_metrics=[
         dict(type='SemSegMetric', prefix='semseg', num_classes=40),
         dict(type='DepthMetric', prefix='depth'),
         dict(type='NormalsMetric', prefix='normals'),

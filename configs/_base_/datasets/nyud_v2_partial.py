@@ -57,7 +57,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(
     type='MultiTaskGain',
     reference=None,
-    metrics=[
+    task_metrics=[
         dict(type='SemSegMetric', prefix='semseg', num_classes=13),
         dict(type='DepthMetric', prefix='depth'),
         dict(type='NormalsMetric', prefix='normals'),

@@ -69,7 +69,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(
     type='MultiTaskGain',
     reference=None,
-    metrics=[
+    task_metrics=[
         dict(type='SemSegMetric', prefix='semseg', num_classes=21),
         dict(type='HumanPartsMetric', prefix='human_parts', num_classes=7),
         dict(type='SaliencyMetric', prefix='sal'),
@@ -79,7 +79,7 @@ val_evaluator = dict(
 test_evaluator = dict(
     type='MultiTaskGain',
     reference=None,
-    metrics=[
+    task_metrics=[
         dict(type='SemSegMetric', prefix='semseg', num_classes=21),
         dict(type='HumanPartsMetric', prefix='human_parts', num_classes=7),
         dict(type='SaliencyMetric', prefix='sal'),

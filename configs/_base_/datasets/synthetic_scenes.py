@@ -64,7 +64,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(
     type='MultiTaskGain',
     reference=None,
-    metrics=[
+    task_metrics=[
         dict(type='SemSegMetric', prefix='semseg', num_classes=9),
         dict(type='HumanPartsMetric', prefix='human_parts', num_classes=7),
         dict(type='SaliencyMetric', prefix='sal'),
@@ -75,7 +75,7 @@ val_evaluator = dict(
 test_evaluator = dict(
     type='MultiTaskGain',
     reference=None,
-    metrics=[
+    task_metrics=[
         dict(type='SemSegMetric', prefix='semseg', num_classes=9),
         dict(type='HumanPartsMetric', prefix='human_parts', num_classes=7),
         dict(type='SaliencyMetric', prefix='sal'),

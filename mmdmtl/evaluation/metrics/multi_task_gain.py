@@ -11,7 +11,7 @@ their results and computes Delta_m from them. It works inside the stock
     val_evaluator = dict(
         type='MultiTaskGain',
         reference='pascal_context_one_label',   # or {'semseg/mIoU': 50.34, ...}
-        metrics=[
+        task_metrics=[
             dict(type='SemSegMetric'),
             dict(type='HumanPartsMetric'),
             dict(type='SaliencyMetric'),
@@ -37,7 +37,9 @@ class MultiTaskGain(BaseMetric):
     abs_err, abs_rel, log_rmse, ...).
 
     Args:
-        metrics (list[dict | BaseMetric]): the per-task metrics.
+        task_metrics (list[dict | BaseMetric]): the per-task metrics. (Not
+            ``metrics``: MMEngine's Runner builds any evaluator dict with a
+            ``metrics`` key as an ``Evaluator``.)
         reference (dict | str, optional): single-task numbers keyed by the full
             metric names ({'semseg/mIoU': 50.34, 'normals/mean': 16.59, ...}) or
             the name of a published set in
@@ -51,20 +53,20 @@ class MultiTaskGain(BaseMetric):
     default_prefix = 'multi_task'
 
     def __init__(self,
-                 metrics: Sequence[Union[dict, BaseMetric]],
+                 task_metrics: Sequence[Union[dict, BaseMetric]],
                  reference: Optional[Union[dict, str]] = None,
                  lower_is_better: Optional[Sequence[str]] = None,
                  prefix: Optional[str] = None,
                  collect_device: str = 'cpu') -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if not metrics:
-            raise ValueError('MultiTaskGain needs a non-empty list of metrics')
+        if not task_metrics:
+            raise ValueError('MultiTaskGain needs a non-empty list of task_metrics')
         built: List[BaseMetric] = []
-        for i, m in enumerate(metrics):
+        for i, m in enumerate(task_metrics):
             if isinstance(m, dict):
                 m = METRICS.build(m)
             if not isinstance(m, BaseMetric):
-                raise TypeError(f'MultiTaskGain metrics[{i}] must be a metric '
+                raise TypeError(f'MultiTaskGain task_metrics[{i}] must be a metric '
                                 f'config or a BaseMetric, got {type(m).__name__}')
             built.append(m)
         prefixes = [m.prefix for m in built]
