@@ -33,3 +33,12 @@ def _mmdmtl_scope():
     from mmdmtl.utils import register_all_modules
     register_all_modules(init_default_scope=True)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _default_scope_per_test():
+    # A Runner built by a test (e.g. the mmseg drop-in, scope 'mmseg') becomes the
+    # current DefaultScope for every later test; each test starts in 'mmdmtl' again.
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmdmtl'):
+        yield

@@ -15,6 +15,7 @@ def tiny_report(bench_mod, repo, tmp_path_factory):
     report = bench_mod.main([
         str(cfg), '--batch-size', '2', '--setting', 'full', '--shape', '32',
         '32', '--steps', '1', '3', '--infer-modes', 'loop', 'fp32', '--warmup', '0', '--repeats', '1', '--threads', '1',
+        '--inference-chunk', '2',
         '--out-json', str(out / 'r.json'), '--out-md', str(out / 'r.md'),
         '--cfg-options', 'model.channels=16', 'model.refine_head.num_heads=2',
         'model.backbone.stem_channels=8', 'model.backbone.base_channels=8',
@@ -63,6 +64,7 @@ def test_report_files(tiny_report):
     md = (out / 'r.md').read_text()
     assert '| training step | loop |' in md and '| inference | fast_S3 |' in md
     assert 'Command: `python tools/analysis_tools/benchmark.py' in md
+    assert 'fast inference in chunks of 2 pairs' in md
 
 
 def test_peak_memory_probe_sees_an_allocation(bench_mod):

@@ -171,3 +171,45 @@ def test_official_denoiser_size():
     block = 2 * (512 * 2048 + 2048 + 2048 * 512 + 512) + 4 * 512 * 512 + 512 + 8 * 512
     finals = sum(512 * c + c for c in tasks.values())
     assert n == temb + 5 * conv3 + 4 * block + 5 * (conv1 + 3 * conv3) + finals
+
+
+@pytest.mark.parametrize('diffuse', ['feature', 'prediction'])
+def test_inference_chunk_gives_the_same_outputs(diffuse):
+    """``inference_chunk`` bounds the peak memory and changes nothing else."""
+    from mmdmtl.registry import MODELS
+    torch.manual_seed(0)
+    head = MODELS.build(dict(type='DiffusionRefinementHead',
+                             tasks=dict(semseg=5, sal=2, depth=1),
+                             in_channels=16, channels=16, num_heads=2,
+                             diffuse=diffuse)).eval()
+    B = 3
+    feats = {t: torch.randn(B, 16, 8, 8) for t in head.tasks}
+    preds = {t: torch.randn(B, c, 8, 8) for t, c in head.tasks.items()}
+    cond = torch.randn(B, 16, 8, 8)
+    labeled = torch.tensor([[1, 0, 1], [1, 1, 1], [0, 1, 0]]).bool()
+    with torch.no_grad():
+        full = head.refine(feats, preds, cond, labeled=labeled,
+                           sample_keys=[5, 6, 7])
+        for chunk in (1, 2, 4, 100):
+            head.inference_chunk = chunk
+            part = head.refine(feats, preds, cond, labeled=labeled,
+                               sample_keys=[5, 6, 7])
+            assert set(part) == set(full)
+            for t in full:
+                assert torch.equal(part[t][1], full[t][1])
+                torch.testing.assert_close(part[t][0], full[t][0], atol=1e-5,
+                                           rtol=1e-5)
+    with pytest.raises(ValueError, match='inference_chunk'):
+        MODELS.build(dict(type='DiffusionRefinementHead', tasks=dict(sal=2),
+                          in_channels=16, channels=16, num_heads=2,
+                          inference_chunk=0))
+
+
+def test_time_embedding_follows_the_weight_dtype():
+    from mmdmtl.models.diffusion.time_embedding import TimestepEmbedding
+    emb = TimestepEmbedding(16, 8)
+    t = torch.tensor([0, 1])
+    ref = emb(t)
+    out = emb.to(torch.bfloat16)(t)
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out.float(), ref, atol=0.05, rtol=0.05)

@@ -39,12 +39,16 @@ Each mode runs ``--warmup`` untimed steps (the first one counts the FLOPs) and
 machine take the best of several repeats and look at the load average that the
 report prints next to the numbers.
 
-Example (the official training shape, one-label PASCAL, 5 tasks)::
+Example (the official training shape, one-label PASCAL, 5 tasks; the numbers of
+docs/results.md; about 15 minutes on one CPU core, most of it the fp32 loop)::
 
     python tools/analysis_tools/benchmark.py \\
         configs/diffusionmtl/diffusionmtl-feature_r18_pascal-context_one-label.py \\
-        --batch-size 6 --shape 512 512 --out-json work_dirs/benchmark/pascal.json \\
+        --batch-size 6 --infer-batch-size 1 --shape 512 512 --threads 1 \\
+        --warmup 0 --repeats 1 --out-json work_dirs/benchmark/pascal.json \\
         --out-md work_dirs/benchmark/pascal.md
+
+On a GPU add ``--device cuda --warmup 2 --repeats 10`` (and ``--compile``).
 """
 import argparse
 import copy
@@ -103,6 +107,10 @@ def parse_args(argv=None):
                    help='also time fast + torch.compile')
     p.add_argument('--fast-dtype', default='bfloat16',
                    choices=['bfloat16', 'float16'])
+    p.add_argument('--inference-chunk', type=int, default=None,
+                   help='fast inference modes: refine at most N (image, task) '
+                   'pairs at a time (DiffusionRefinementHead.inference_chunk; '
+                   'bounds the peak memory)')
     p.add_argument('--warmup', type=int, default=1,
                    help='untimed runs per mode (0: the first timed run counts '
                    'the FLOPs)')
@@ -353,10 +361,13 @@ def measure(fn: Callable[[], object], device, warmup: int, repeats: int,
                 load=os.getloadavg()[0])
 
 
-def _autocast(device, dtype_name: Optional[str]):
+def _autocast(device, dtype_name: Optional[str], cache: bool = True):
+    """``cache=False`` for inference: there every weight is used once per chain
+    step, and autocast's cache would keep a low-precision copy of all of them."""
     if dtype_name is None:
         return nullcontext()
-    return torch.autocast(device.type, dtype=getattr(torch, dtype_name))
+    return torch.autocast(device.type, dtype=getattr(torch, dtype_name),
+                          cache_enabled=cache)
 
 
 @contextmanager
@@ -398,7 +409,7 @@ def infer_fn(model, inputs, samples, mode: str, ref, fast_dtype,
 
     @torch.no_grad()
     def run():
-        with _autocast(device, fast_dtype):
+        with _autocast(device, fast_dtype, cache=False):
             if mode == 'loop':
                 x = model.extract_feat(inputs)
                 feats, preds = model.init_heads(x)
@@ -469,6 +480,7 @@ def run_benchmark(args) -> dict:
         machine=dict(**machine, threads=threads, torch=torch.__version__,
                      load_at_start=os.getloadavg()),
         batch_size=args.batch_size, shape=list(args.shape), setting=args.setting,
+        inference_chunk=args.inference_chunk,
         fast_dtype=use_fast_dtype, peak_flops=peak, train={}, infer={})
 
     def dtype_of(mode):
@@ -528,12 +540,18 @@ def run_benchmark(args) -> dict:
         if mode == 'loop' and mc.get('refine_head') is None:
             continue
         print(f'[infer] {name} ...', flush=True)
+        if mode in ('fast', 'compile') and args.inference_chunk and \
+                mc.get('refine_head') is not None:
+            mc = copy.deepcopy(mc)
+            mc['refine_head']['inference_chunk'] = args.inference_chunk
         model = build_model(mc, device)
         model, inputs = prepare(model, inputs0, mode, True, mode == 'compile')
         fn = infer_fn(model, inputs, samples, mode, ref, dtype_of(mode), device)
         res = measure(fn, device, args.warmup, args.repeats)
         res['per_image_s'] = res['best_s'] / ib
         res['params'] = sum(p.numel() for p in model.parameters())
+        if name in ('loop', 'fp32'):  # the config's model, BN not folded
+            report.setdefault('params', res['params'])
         if mc.get('refine_head') is not None:
             res['steps'] = model.refine_head.num_inference_steps
         add_rates(res, mode)
@@ -591,7 +609,7 @@ def fast_accuracy(mcfg, inputs, samples, device, dtype_name) -> dict:
         model.eval()
         p32 = model._predict_logits(inputs, samples)
         fast_model, fast_in = prepare(model, inputs, 'fast', True, False)
-        with _autocast(device, dtype_name):
+        with _autocast(device, dtype_name, cache=False):
             pf = fast_model._predict_logits(fast_in, samples)
         per_task = {}
         for t, a in p32.items():
@@ -618,6 +636,8 @@ def to_markdown(r: dict) -> str:
         f'{r["shape"][0]}x{r["shape"][1]}, {r["setting"]} training batch, '
         f'inference batch {r.get("infer_batch_size", r["batch_size"])}; '
         f'{m["device"]}, {m["threads"]} threads, torch {m["torch"]}; '
+        + (f'fast inference in chunks of {r["inference_chunk"]} pairs; '
+           if r.get('inference_chunk') else '') +
         f'{r["date"]}; load average {m["load_at_start"][0]:.1f} at the start, '
         f'{m["load_at_end"][0]:.1f} at the end. Parameters: '
         f'{r.get("params", 0) / 1e6:.1f}M. Fast dtype: {r["fast_dtype"]}.',

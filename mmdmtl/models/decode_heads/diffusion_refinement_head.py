@@ -97,6 +97,11 @@ class DiffusionRefinementHead(BaseDecodeHead):
         token_stride (int): downsampling of the maps into tokens. Default: 4.
         num_head_convs (int): Conv3x3+ReLU layers of each task head. Default: 3.
         noise_seed (int): base seed of training and inference noise.
+        inference_chunk (int, optional): at inference, run the chain on at most
+            this many (image, task) pairs at a time (None: all at once). Bounds
+            the denoiser's peak memory to that of ``inference_chunk`` pairs; the
+            outputs are the same (inference noise is seeded per pair). On a CPU
+            the convolutions are compute-bound, so small chunks cost little speed.
         fuse_index (int): drop-in mode, ``input_transform='resize_concat'``: index
             (into ``in_index``) of the map whose size is the fuse size (1 = stride 8
             for a ResNet, official). Default: 1.
@@ -131,6 +136,7 @@ class DiffusionRefinementHead(BaseDecodeHead):
                  token_stride: int = 4,
                  num_head_convs: int = 3,
                  noise_seed: int = 0,
+                 inference_chunk: Optional[int] = None,
                  fuse_index: int = 1,
                  init_head: Optional[dict] = None,
                  conditioner: Optional[dict] = dict(
@@ -174,6 +180,11 @@ class DiffusionRefinementHead(BaseDecodeHead):
         self.use_noise = use_noise
         self.token_stride = int(token_stride)
         self.noise_seed = int(noise_seed)
+        if inference_chunk is not None and int(inference_chunk) < 1:
+            raise ValueError(f'inference_chunk must be >= 1 or None, got '
+                             f'{inference_chunk}')
+        self.inference_chunk = None if inference_chunk is None else \
+            int(inference_chunk)
         self.init_loss_weight = init_loss_weight
         # The per-class conv of BaseDecodeHead is replaced by one conv per task.
         del self.conv_seg
@@ -396,35 +407,58 @@ class DiffusionRefinementHead(BaseDecodeHead):
                 start += n
         if not groups:
             return {}
-        x0_parts = []
+        N = int(b_idx.numel())
+        chunk = N if self.training or not self.inference_chunk else \
+            min(self.inference_chunk, N)
+        n_draws = len(self.scheduler.timesteps(self.training))
+        keys = list(range(B)) if sample_keys is None else list(sample_keys)
+        pair_task = [t for t, a, b in groups for _ in range(b - a)]
+        logits = {task: [] for task, _, _ in groups}
+        # Chunks hold only their own pairs' x0, noise and x0_hat, so at inference
+        # the peak is that of ``chunk`` pairs (training: one chunk of all pairs).
+        for s in range(0, N, chunk):
+            e = min(s + chunk, N)
+            # the task slices of this chunk, relative to its start
+            sub_groups = [(t, max(a, s) - s, min(b, e) - s) for t, a, b in groups
+                          if a < e and b > s]
+            x0 = self._diffused_signal(src, sub_groups, b_idx[s:e])
+            if not self.use_noise:
+                sub_noises = None
+            elif noises is not None:
+                sub_noises = [n[s:e] for n in noises]
+            elif self.training:
+                sub_noises = self._training_noise(x0.shape, x0, n_draws)
+            else:  # inference: per-pair seeded draws
+                sub_noises = self.inference_noise(x0.shape, x0, keys,
+                                                  b_idx[s:e].tolist(),
+                                                  pair_task[s:e], n_draws)
+            x0_hat = self.run_chain(x0, cond, b_idx[s:e], sub_groups, sub_noises)
+            del x0
+            for task, a, b in sub_groups:
+                feat = x0_hat[a:b]
+                if self.dropout is not None:
+                    feat = self.dropout(feat)
+                logits[task].append(self.final_convs[task](feat))
+        return {
+            task: (parts[0] if len(parts) == 1 else torch.cat(parts, dim=0),
+                   b_idx[a:b])
+            for (task, a, b), parts in zip(groups, logits.values())
+        }
+
+    def _diffused_signal(self, src: Dict[str, torch.Tensor], groups,
+                         pair_sample: torch.Tensor) -> torch.Tensor:
+        """x0 of the pairs in ``groups`` (task slices into ``pair_sample``)."""
+        parts = []
         for task, a, b in groups:
-            x = src[task].index_select(0, b_idx[a:b])
+            x = src[task].index_select(0, pair_sample[a:b])
             if self.diffuse == 'prediction':
                 x = self.embed_convs[task](x)
-            x0_parts.append(x)
-        x0 = torch.cat(x0_parts, dim=0)
+            parts.append(x)
+        x0 = parts[0] if len(parts) == 1 else torch.cat(parts, dim=0)
         if x0.shape[1] != self.channels:
             raise ValueError(f'DiffusionRefinementHead: the diffused signal has '
                              f'{x0.shape[1]} channels, the head {self.channels}')
-        if noises is None and self.use_noise:
-            n_draws = len(self.scheduler.timesteps(self.training))
-            if self.training:
-                noises = self._training_noise(x0.shape, x0, n_draws)
-            else:
-                keys = list(range(B)) if sample_keys is None else list(sample_keys)
-                pair_task = [t for t, a, b in groups for _ in range(b - a)]
-                noises = self.inference_noise(x0.shape, x0, keys, b_idx.tolist(),
-                                              pair_task, n_draws)
-        elif not self.use_noise:
-            noises = None
-        x0_hat = self.run_chain(x0, cond, b_idx, groups, noises)
-        out = {}
-        for task, a, b in groups:
-            feat = x0_hat[a:b]
-            if self.dropout is not None:
-                feat = self.dropout(feat)
-            out[task] = (self.final_convs[task](feat), b_idx[a:b])
-        return out
+        return x0
 
     # ------------------------------------------------------- mmseg decode head
     def _transform_inputs(self, inputs):

@@ -40,4 +40,6 @@ class TimestepEmbedding(nn.Module):
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
         """[N] int timesteps -> [N, out_channels]."""
-        return self.mlp(sinusoidal_embedding(t, self.embed_dim))
+        # follow the weights' dtype, so a model cast to bf16/fp16 runs as it is
+        emb = sinusoidal_embedding(t, self.embed_dim)
+        return self.mlp(emb.to(self.mlp[0].weight.dtype))
