@@ -407,11 +407,22 @@ def _render(scene, size, rng):
             merge(tn, nn, CYLINDER, k, color=obj['color'], subset=sub)
         else:
             for part_id, pkind, params in _figure_primitives(obj):
+                # Each limb covers a small part of the figure's rays: cull
+                # again with the limb's own bounding sphere (exact).
                 if pkind == 'sphere':
-                    tn, nn = _sphere_hit(o, ds, *params)
+                    c_p, r_p = params
                 else:
-                    tn, nn = _capsule_hit(o, ds, *params)
-                merge(tn, nn, FIGURE, k, part_id=part_id, subset=sub,
+                    c_p = (params[0] + params[1]) / 2
+                    r_p = np.linalg.norm(params[1] - params[0]) / 2 + params[2]
+                keep = _rays_through(o, ds, c_p, r_p + 1e-3)
+                if not len(keep):
+                    continue
+                dk = ds[keep]
+                if pkind == 'sphere':
+                    tn, nn = _sphere_hit(o, dk, *params)
+                else:
+                    tn, nn = _capsule_hit(o, dk, *params)
+                merge(tn, nn, FIGURE, k, part_id=part_id, subset=sub[keep],
                       color=_PART_TINT[part_id] * obj['color'])
 
     p = o[None] + t[:, None] * d
