@@ -1,6 +1,8 @@
 """Small helpers shared by the model modules."""
 import zlib
-from typing import Dict, Mapping, Optional, Sequence
+from typing import Dict, Iterable, Mapping, Optional, Sequence
+
+import torch
 
 from mmdmtl.structures import check_task_names
 
@@ -49,3 +51,15 @@ def sample_seed_keys(metainfos: Sequence[Mapping]) -> list:
         else:
             keys.append(i)
     return keys
+
+
+def zero_touch(modules: Iterable) -> Optional[torch.Tensor]:
+    """0 x the sum of every trainable parameter of ``modules`` (None entries
+    skipped): a zero loss that keeps those parameters in the graph, as DDP without
+    ``find_unused_parameters`` needs, without a backward pass through them. None
+    when there is no trainable parameter."""
+    params = [p for m in modules if m is not None for p in m.parameters()
+              if p.requires_grad]
+    if not params:
+        return None
+    return sum(p.sum() for p in params) * 0.0

@@ -39,8 +39,12 @@ if ! "$VENV/bin/python" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '2
   if ! ls "$MMCV_DIR"/mmcv-2.1.0-*.whl >/dev/null 2>&1; then
     echo "[install] building mmcv 2.1.0 with ops against torch $TORCH_VERSION ($CUDA_TAG); about 5 minutes on 2 cores"
     mkdir -p "$MMCV_DIR"
-    MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} $PIP wheel -q --no-build-isolation --no-deps \
-      --no-cache-dir mmcv==2.1.0 -w "$MMCV_DIR"
+    # Python's own CFLAGS carry -g: debug info doubles the compile time of every op
+    # (measured: 19 s -> 10 s per source file here) and nobody debugs mmcv's ops.
+    # -g0 comes last and wins; a CFLAGS of the user's is kept as it is.
+    MMCV_CFLAGS=${CFLAGS:-"$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_config_var("CFLAGS") or "")') -g0"}
+    CFLAGS="$MMCV_CFLAGS" MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+      $PIP wheel -q --no-build-isolation --no-deps --no-cache-dir mmcv==2.1.0 -w "$MMCV_DIR"
   fi
   $PIP install -q --no-deps "$MMCV_DIR"/mmcv-2.1.0-*.whl
   $PIP install -q addict packaging pyyaml yapf

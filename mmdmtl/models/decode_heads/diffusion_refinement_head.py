@@ -51,7 +51,7 @@ from mmdmtl.models.diffusion import (CrossAttentionBlock, DiffusionNoiseSchedule
                                      TimestepEmbedding)
 from mmdmtl.models.necks.multi_scale_fuse import resize_concat
 from mmdmtl.models.utils import (check_task_channels, sample_seed_keys,
-                                 scoped_type)
+                                 scoped_type, zero_touch)
 from mmdmtl.registry import MODELS
 
 _MASK64 = (1 << 63) - 1
@@ -275,11 +275,10 @@ class DiffusionRefinementHead(BaseDecodeHead):
         mods = [self.input_convs, self.task_heads, self.final_convs]
         if self.diffuse == 'prediction':
             mods.append(self.embed_convs)
-        total = self.time_embed.mlp[0].bias.new_zeros(())
-        for t in tasks:
-            for m in mods:
-                total = total + sum(p.sum() for p in m[t].parameters()) * 0.0
-        return total
+        touch = zero_touch(m[t] for t in tasks for m in mods)
+        if touch is None:  # frozen modules
+            return self.time_embed.mlp[0].bias.new_zeros(())
+        return touch
 
     # ------------------------------------------------------------ the chain
     def denoise(self, x_t: torch.Tensor, t: int, cond_tokens: torch.Tensor,

@@ -8,7 +8,7 @@ from mmengine.model import BaseModule
 from mmseg.models.backbones.resnet import BasicBlock
 
 from mmdmtl.registry import MODELS
-from mmdmtl.models.utils import check_task_channels
+from mmdmtl.models.utils import check_task_channels, zero_touch
 
 
 @MODELS.register_module()
@@ -56,3 +56,11 @@ class InitialTaskHeads(BaseModule):
         feats = {t: self.blocks[t](x) for t in self.tasks}
         preds = {t: self.preds[t](feats[t]) for t in self.tasks}
         return feats, preds
+
+    def zero_touch(self, tasks) -> torch.Tensor:
+        """0 times every parameter of the given tasks' heads (DDP-safe zero loss
+        for tasks without a label in the batch)."""
+        touch = zero_touch(m for t in tasks for m in (self.blocks[t], self.preds[t]))
+        if touch is None:  # frozen heads
+            return next(iter(self.preds.values())).weight.new_zeros(())
+        return touch

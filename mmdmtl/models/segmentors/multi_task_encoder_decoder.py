@@ -10,7 +10,7 @@ from mmengine.structures import PixelData
 
 from mmdmtl.models.losses import default_task_loss, partial_label_weights
 from mmdmtl.models.utils import (check_task_channels, sample_seed_keys,
-                                 scoped_type)
+                                 scoped_type, zero_touch)
 from mmdmtl.registry import MODELS
 from mmdmtl.structures import (MultiTaskDataSample, check_task_names, get_task,
                                labeled_task_mask, stack_task_targets)
@@ -19,15 +19,6 @@ from mmdmtl.structures import (MultiTaskDataSample, check_task_names, get_task,
 # no published DiffusionMTL weight, 1 is the NYUD/Cityscapes lineage's.
 DEFAULT_LOSS_WEIGHTS = dict(
     semseg=1.0, human_parts=2.0, sal=5.0, edge=50.0, normals=10.0, depth=1.0)
-
-
-def _zero_touch(modules) -> Optional[torch.Tensor]:
-    """0 x the sum of every parameter: keeps unused parameters in the graph (DDP)."""
-    params = [p for m in modules if m is not None for p in m.parameters()
-              if p.requires_grad]
-    if not params:
-        return None
-    return sum(p.sum() for p in params) * 0.0
 
 
 @MODELS.register_module()
@@ -207,11 +198,22 @@ class MultiTaskEncoderDecoder(BaseModel):
             size = target.shape[-2:]
             lam = self.loss_weights[task]
             loss_fn = self.task_losses[task]
-            li = loss_fn(self._upsample(preds[task], size), target)
             init_w = self.init_loss_weight if self.refine_head is not None else 1.0
             key = f'{task}.loss_init' if self.refine_head is not None \
                 else f'{task}.loss'
-            losses[key] = (li * weights[:, ti]).sum() * (lam * init_w / B)
+            # Only labelled images enter the loss: the others weigh 0, and every
+            # loss is per sample, so this is the same value and gradient without
+            # upsampling and scoring maps that do not count.
+            rows = labeled[:, ti].nonzero().squeeze(1)
+            if rows.numel():
+                li = loss_fn(self._upsample(preds[task].index_select(0, rows), size),
+                             target.index_select(0, rows))
+                losses[key] = (li * weights.index_select(0, rows)[:, ti]).sum() * (
+                    lam * init_w / B)
+            else:
+                # A zero that touches the head's parameters (DDP) without a
+                # backward pass through its blocks, whose gradient would be 0.
+                losses[key] = self.init_heads.zero_touch([task])
             if self.refine_head is not None:
                 if task in refined:
                     logits, idx = refined[task]
@@ -227,7 +229,7 @@ class MultiTaskEncoderDecoder(BaseModel):
             losses[f'{task}.num_labeled'] = labeled[:, ti].sum().float()
         if self.refine_head is not None and not refined:
             # No pair at all: keep the shared denoiser and conditioner in the graph.
-            touch = _zero_touch([self.refine_head, self.conditioner])
+            touch = zero_touch([self.refine_head, self.conditioner])
             if touch is not None:
                 first = f'{self.task_names[0]}.loss_final'
                 losses[first] = losses[first] + touch
