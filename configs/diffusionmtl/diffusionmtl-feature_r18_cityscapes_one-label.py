@@ -1,4 +1,6 @@
 # DiffusionMTL (Feature Diffusion), ResNet-18, on Cityscapes, partial-label protocol (7 classes + depth, 128x256), one-label setting.
+# Unpublished: DiffusionMTL released no NYUD-v2/Cityscapes recipe; the network is
+# the PASCAL one, data/schedule/loss weights follow the MTPSL protocol (ours).
 _base_ = [
     '../_base_/models/diffusionmtl_r18.py',
     '../_base_/datasets/cityscapes_partial_one_label.py',

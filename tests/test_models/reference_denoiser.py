@@ -65,8 +65,9 @@ def reference_refine(head, feats, preds, cond, labeled=None, noises=None):
     B = cond.shape[0]
     tasks = head.task_names
     sched = head.scheduler
-    timesteps = sched.timesteps(head.training)
-    acp = sched.alphas_cumprod
+    timesteps = sched.train_timesteps if head.training else list(sched.timesteps)
+    # float64, as the published tables
+    acp = torch.tensor(sched.alphas_cumprod, dtype=torch.float64)
     out = {}
     for b in range(B):
         c = cond[b:b + 1]
@@ -84,15 +85,15 @@ def reference_refine(head, feats, preds, cond, labeled=None, noises=None):
             else:
                 draws = [torch.randn_like(x0) for _ in timesteps]
             a = acp[timesteps[0]]
-            x = a.sqrt() * x0
+            x = float(a.sqrt()) * x0
             if draws is not None:
-                x = x + (1 - a).sqrt() * draws[0]
+                x = x + float((1 - a).sqrt()) * draws[0]
             for i, t in enumerate(timesteps):
                 x0_hat = _denoise_one(head, task, x, t, c)
                 prev = timesteps[i + 1] if i + 1 < len(timesteps) else -1
                 if prev < 0:
                     break
-                c0, ct, std = _ddpm_coefficients(acp, t, prev)
+                c0, ct, std = map(float, _ddpm_coefficients(acp, t, prev))
                 x = c0 * x0_hat + ct * x
                 if draws is not None:
                     x = x + std * draws[i + 1]

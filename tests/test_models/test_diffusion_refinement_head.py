@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -47,7 +48,7 @@ def test_batched_refine_equals_per_sample_reference(model_helpers, diffuse, trai
     ref_mod = model_helpers['load_reference']()
     head = _head(diffuse=diffuse, token_stride=2)
     head.train(training)
-    steps = len(head.scheduler.timesteps(training))
+    steps = len(head.timesteps(training))
     per_pair, stacked = _noises(LABELED, steps)
 
     feats, preds, cond = _inputs()
@@ -129,14 +130,20 @@ def test_training_noise_follows_train_iter_buffer():
 
 
 def test_schedule_config_reaches_the_scheduler():
-    head = _head(num_train_timesteps=3, num_inference_steps=1, sampler='ddim')
+    head = _head(scheduler=dict(type='DDIMScheduler', num_train_timesteps=3, eta=0.0),
+                 num_inference_steps=1)
+    assert type(head.scheduler).__name__ == 'DDIMScheduler'
     assert head.scheduler.num_inference_steps == 1 == head.num_inference_steps
-    assert head.scheduler.timesteps(training=False) == [2]
-    assert head.scheduler.timesteps(training=True) == [2, 1, 0]
-    torch.testing.assert_close(_head().scheduler.alphas_cumprod,
-                               torch.tensor([0.999, 0.98901]), atol=1e-6, rtol=0)
-    moved = _head().to(torch.float64)
-    assert moved.scheduler.alphas_cumprod.dtype == torch.float64
+    assert head.timesteps(training=False) == [2]
+    assert head.timesteps(training=True) == [2, 1, 0]
+    np.testing.assert_allclose(_head().scheduler.alphas_cumprod, [0.999, 0.98901],
+                               rtol=1e-12)
+    # the scheduler is no module: nothing of it enters the state dict
+    assert not any('scheduler' in k for k in _head().state_dict())
+    with pytest.raises(TypeError, match='moved into scheduler'):
+        _head(num_train_timesteps=2)
+    with pytest.raises(TypeError, match='moved into scheduler'):
+        _head(sampler='ddim')
 
 
 def test_zero_touch_and_errors():

@@ -79,7 +79,13 @@ def test_experiment_config_parses_and_builds(path):
         assert dict(m.tasks) == DATASET_TASKS[ds]
     if method.startswith('diffusionmtl'):
         assert m.refine_head.diffuse == method.split('-')[1]
-        assert m.refine_head.num_train_timesteps == 2
+        assert m.refine_head.scheduler.num_train_timesteps == 2
+        assert m.refine_head.scheduler.type == 'DDPMScheduler'
+        # the published model: bare neck and conditioner, no zero-init residuals
+        assert m.neck.norm_cfg is None and m.neck.act_cfg is None
+        assert m.backbone.zero_init_residual is False
+        if m.conditioner is not None:
+            assert m.conditioner.norm_cfg is None and m.conditioner.act_cfg is None
         assert (m.conditioner is None) == ('no-mtc' in method)
         assert m.refine_head.use_noise == ('no-diffusion' not in method)
     else:

@@ -266,8 +266,10 @@ def model_cfg(cfg, baseline: bool = False, steps: Optional[int] = None) -> dict:
         rh = m['refine_head']
         rh['num_inference_steps'] = steps
         # S <= T: timing S steps needs a chain of at least S timesteps.
-        rh['num_train_timesteps'] = max(int(rh.get('num_train_timesteps', 2)),
-                                        steps)
+        sched = dict(rh.get('scheduler') or dict(type='DDPMScheduler'))
+        sched['num_train_timesteps'] = max(int(sched.get('num_train_timesteps', 2)),
+                                           steps)
+        rh['scheduler'] = sched
     return m
 
 

@@ -267,6 +267,13 @@ def run_one(variant: str, tasks: Dict[str, int], train: List[dict],
     t0 = time.perf_counter()
     metrics = evaluate_model(model, val, list(tasks), args)
     stats['eval_s'] = time.perf_counter() - t0
+    if getattr(model, 'refine_head', None) is not None:
+        # the same model's initial heads (test_cfg.output='initial'): what the
+        # refinement adds per task
+        model.test_output = 'initial'
+        stats['initial_metrics'] = evaluate_model(model, val, list(tasks), args)
+        model.test_output = 'final'
+
     stats['params'] = n_params
     stats['num_train_images'] = len(train)
     return dict(metrics=metrics, **stats)
@@ -306,6 +313,27 @@ def stl_reference(runs: List[dict], setting: str, seed: int,
     return ref
 
 
+INITIAL_SUFFIX = ':initial'
+
+
+def _row_stats(runs, setting, seeds, metrics_by_seed, tasks) -> dict:
+    dms = []
+    for s, m in zip(seeds, metrics_by_seed):
+        ref = stl_reference(runs, setting, s, tasks)
+        dms.append(delta_m(m, ref) if ref else None)
+    keys = sorted(set().union(*[set(m) for m in metrics_by_seed]))
+    stat = {}
+    for k in keys:
+        vals = [m[k] for m in metrics_by_seed if k in m]
+        stat[k] = dict(mean=float(np.mean(vals)), std=float(np.std(vals)),
+                       n=len(vals))
+    good = [d for d in dms if d is not None]
+    if good:
+        stat['delta_m'] = dict(mean=float(np.mean(good)), std=float(np.std(good)),
+                               n=len(good))
+    return dict(seeds=seeds, metrics=stat)
+
+
 def summarise(runs: List[dict], tasks: Sequence[str], args) -> dict:
     """Mean/std over seeds of every metric of every (setting, variant)."""
     summary = {}
@@ -327,21 +355,10 @@ def summarise(runs: List[dict], tasks: Sequence[str], args) -> dict:
                 metrics_by_seed = [r['metrics'] for r in sel]
             if not seeds:
                 continue
-            dms = []
-            for s, m in zip(seeds, metrics_by_seed):
-                ref = stl_reference(runs, setting, s, tasks)
-                dms.append(delta_m(m, ref) if ref else None)
-            keys = sorted(set().union(*[set(m) for m in metrics_by_seed]))
-            stat = {}
-            for k in keys:
-                vals = [m[k] for m in metrics_by_seed if k in m]
-                stat[k] = dict(mean=float(np.mean(vals)),
-                               std=float(np.std(vals)), n=len(vals))
-            good = [d for d in dms if d is not None]
-            if good:
-                stat['delta_m'] = dict(mean=float(np.mean(good)),
-                                       std=float(np.std(good)), n=len(good))
-            rows[variant] = dict(seeds=seeds, metrics=stat)
+            rows[variant] = _row_stats(runs, setting, seeds, metrics_by_seed, tasks)
+            if variant != 'stl' and all('initial_metrics' in r for r in sel):
+                rows[variant + INITIAL_SUFFIX] = _row_stats(
+                    runs, setting, seeds, [r['initial_metrics'] for r in sel], tasks)
         summary[setting] = rows
     return summary
 
@@ -367,7 +384,12 @@ def markdown(summary: dict, tasks: Sequence[str], meta: dict) -> str:
                     '{:.4f} ± {:.4f}' if h == 'depth/abs_err' else
                     '{:.2f} ± {:.2f}')
                 cells.append(fmt.format(s['mean'], s['std']))
-            lines.append(f'| {VARIANT_NAMES[variant]} | {len(row["seeds"])} | ' +
+            name = VARIANT_NAMES[variant.split(':')[0]]
+            if variant.endswith(INITIAL_SUFFIX):
+                name = f'{name}: initial heads'
+            elif variant not in ('stl', 'mtl'):
+                name = f'{name}: final (refined)'
+            lines.append(f'| {name} | {len(row["seeds"])} | ' +
                          ' | '.join(cells) + ' |')
         lines.append('')
     lines.append(f'Mean ± std over seeds. {meta["budget"]}')

@@ -2,8 +2,10 @@
 from typing import Dict, Mapping, Optional
 
 import torch
-from mmcv.cnn import ConvModule
+import torch.nn as nn
 from mmengine.model import BaseModule
+
+from mmdmtl.models.necks.multi_scale_fuse import fuse_conv
 
 from mmdmtl.models.utils import check_task_channels
 from mmdmtl.registry import MODELS
@@ -25,7 +27,10 @@ class MultiTaskConditioner(BaseModule):
         feature_channels (int): channels of F_t when source='feature'. Default: 512.
         detach (bool): stop gradients into the initial heads. Default: True.
         kernel_size (int): fuse conv kernel. Default: 3.
-        norm_cfg / act_cfg: of the fuse ConvModule (BN + ReLU default).
+        norm_cfg / act_cfg: None / None (published): a bare Conv with bias,
+            kaiming-normal (fan_out) weights and zero bias (key ``fuse.weight``).
+            With a norm and/or activation (opt-in, e.g. BN + ReLU: note the ReLU
+            zeroes half of the condition) an mmcv ``ConvModule`` (``fuse.conv.*``).
     """
 
     def __init__(self,
@@ -35,8 +40,8 @@ class MultiTaskConditioner(BaseModule):
                  feature_channels: int = 512,
                  detach: bool = True,
                  kernel_size: int = 3,
-                 norm_cfg=dict(type='BN'),
-                 act_cfg=dict(type='ReLU'),
+                 norm_cfg=None,
+                 act_cfg=None,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.tasks = check_task_channels(tasks, 'MultiTaskConditioner')
@@ -48,13 +53,12 @@ class MultiTaskConditioner(BaseModule):
         self.channels = channels
         in_ch = sum(self.tasks.values()) if source == 'prediction' else \
             feature_channels * len(self.tasks)
-        self.fuse = ConvModule(
-            in_ch,
-            channels,
-            kernel_size,
-            padding=kernel_size // 2,
-            norm_cfg=norm_cfg,
-            act_cfg=act_cfg)
+        self.fuse = fuse_conv(in_ch, channels, kernel_size, norm_cfg=norm_cfg,
+                              act_cfg=act_cfg)
+        if isinstance(self.fuse, nn.Conv2d):
+            nn.init.kaiming_normal_(self.fuse.weight, mode='fan_out',
+                                    nonlinearity='relu')
+            nn.init.zeros_(self.fuse.bias)
 
     def forward(self,
                 feats: Optional[Dict[str, torch.Tensor]],

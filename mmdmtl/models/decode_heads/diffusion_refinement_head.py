@@ -10,7 +10,7 @@ Two ways to use it:
   initial head and a conditioner, and follows ``BaseDecodeHead``'s contract
   (``forward`` returns logits; ``loss`` adds the 0.5-weighted initial-prediction loss).
 
-The reverse chain (x0 parameterisation, see ``DiffusionNoiseScheduler``)::
+The reverse chain (x0 parameterisation, see ``DDPMScheduler``)::
 
     x_T   = sqrt(acp_T) x0 + sqrt(1 - acp_T) eps       x0 = F_t, or Embed_t(P_t)
     x0_hat = D_t(x_t, t, F_cond)                        for t = T-1 .. 0
@@ -47,14 +47,16 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 # Registers MultiTaskConditioner, which the drop-in mode builds from its config.
 import mmdmtl.models.conditioners.multi_task_conditioner  # noqa: F401
 from mmdmtl.models.decode_heads.initial_task_heads import InitialTaskHeads
-from mmdmtl.models.diffusion import (CrossAttentionBlock, DiffusionNoiseScheduler,
-                                     TimestepEmbedding)
+from mmdmtl.models.diffusion import CrossAttentionBlock, TimestepEmbedding
 from mmdmtl.models.necks.multi_scale_fuse import resize_concat
 from mmdmtl.models.utils import (check_task_channels, sample_seed_keys,
                                  scoped_type, zero_touch)
 from mmdmtl.registry import MODELS
 
 _MASK64 = (1 << 63) - 1
+# Arguments of the flattened schedule of earlier versions (now ``scheduler=dict``).
+_SCHEDULER_KEYS = ('num_train_timesteps', 'beta_start', 'beta_end', 'beta_schedule',
+                   'sampler', 'ddim_eta')
 
 
 def _mix_seed(*parts: int) -> int:
@@ -83,17 +85,23 @@ class DiffusionRefinementHead(BaseDecodeHead):
         tasks (dict, optional): task -> output channels; None = drop-in mode
             (one task, 'semseg').
         diffuse (str): 'feature' (official) or 'prediction'.
-        num_train_timesteps (int): T. Default: 2.
+        scheduler (dict): the noise scheduler, ``dict(type='DDPMScheduler',
+            num_train_timesteps=2, beta_start=1e-3, beta_end=1e-2,
+            beta_schedule='scaled_linear')`` (published) or ``type='DDIMScheduler'``
+            (with ``eta``). T = ``num_train_timesteps`` is the trained chain.
         num_inference_steps (int, optional): S <= T; None = T. The one place it is
-            read: the head hands it to its scheduler.
-        beta_start / beta_end / beta_schedule: of the noise schedule (1e-3, 1e-2,
-            'linear' = LDM-style).
-        sampler (str): 'ddpm' (official) or 'ddim'; ``ddim_eta`` for the latter.
+            read: the head hands it to ``scheduler.set_timesteps``. Keep S = T for a
+            model trained with T (the chain is trained unrolled; S=1 on a T=2 model
+            collapses accuracy).
         use_noise (bool): False = "w/o diffusion" ablation: same refiner, same
             chain, zero noise.
         time_embed_dim (int): sinusoidal size. Default: 256.
+        time_embed (dict, optional): other ``TimestepEmbedding`` kwargs
+            (published: ``flip_sin_to_cos=True, weight_std=0.02``).
         num_blocks / num_heads / mlp_ratio / qkv_bias: shared cross-attention
             blocks (4 / 4 / 4 / False).
+        xavier_init (bool): xavier-uniform Linear layers with zero bias in the
+            cross-attention blocks (published). Default: True.
         token_stride (int): downsampling of the maps into tokens. Default: 4.
         num_head_convs (int): Conv3x3+ReLU layers of each task head. Default: 3.
         noise_seed (int): base seed of training and inference noise.
@@ -120,19 +128,21 @@ class DiffusionRefinementHead(BaseDecodeHead):
                  num_classes: Optional[int] = None,
                  tasks: Optional[Mapping[str, int]] = None,
                  diffuse: str = 'feature',
-                 num_train_timesteps: int = 2,
+                 scheduler: dict = dict(
+                     type='DDPMScheduler',
+                     num_train_timesteps=2,
+                     beta_start=1e-3,
+                     beta_end=1e-2,
+                     beta_schedule='scaled_linear'),
                  num_inference_steps: Optional[int] = None,
-                 beta_start: float = 1e-3,
-                 beta_end: float = 1e-2,
-                 beta_schedule: str = 'linear',
-                 sampler: str = 'ddpm',
-                 ddim_eta: float = 0.0,
                  use_noise: bool = True,
                  time_embed_dim: int = 256,
+                 time_embed: Optional[dict] = None,
                  num_blocks: int = 4,
                  num_heads: int = 4,
                  mlp_ratio: float = 4.0,
                  qkv_bias: bool = False,
+                 xavier_init: bool = True,
                  token_stride: int = 4,
                  num_head_convs: int = 3,
                  noise_seed: int = 0,
@@ -150,6 +160,12 @@ class DiffusionRefinementHead(BaseDecodeHead):
                      loss_weight=1.0),
                  init_cfg=None,
                  **kwargs):
+        moved = sorted(set(kwargs) & set(_SCHEDULER_KEYS))
+        if moved:
+            raise TypeError(f'DiffusionRefinementHead: {moved} moved into '
+                            "scheduler=dict(type='DDPMScheduler', ...) (sampler='ddim' "
+                            "is type='DDIMScheduler', ddim_eta is its eta; the LDM "
+                            "schedule is beta_schedule='scaled_linear')")
         standalone = tasks is None
         if standalone:
             if not num_classes:
@@ -189,15 +205,12 @@ class DiffusionRefinementHead(BaseDecodeHead):
         # The per-class conv of BaseDecodeHead is replaced by one conv per task.
         del self.conv_seg
 
-        self.scheduler = DiffusionNoiseScheduler(
-            num_train_timesteps=num_train_timesteps,
-            num_inference_steps=num_inference_steps,
-            beta_start=beta_start,
-            beta_end=beta_end,
-            beta_schedule=beta_schedule,
-            sampler=sampler,
-            ddim_eta=ddim_eta)
-        self.time_embed = TimestepEmbedding(time_embed_dim, channels)
+        # A plain object, not a module: its float64 coefficients leave it as
+        # Python floats, so there is nothing to move between devices or to save.
+        self.scheduler = MODELS.build(scoped_type(scheduler))
+        self.scheduler.set_timesteps(num_inference_steps)
+        self.time_embed = TimestepEmbedding(time_embed_dim, channels,
+                                            **(time_embed or {}))
         if diffuse == 'prediction':
             self.embed_convs = nn.ModuleDict({
                 t: nn.Conv2d(c, channels, 3, padding=1)
@@ -207,7 +220,8 @@ class DiffusionRefinementHead(BaseDecodeHead):
             {t: nn.Conv2d(channels, channels, 3, padding=1)
              for t in tasks})
         self.blocks = nn.ModuleList([
-            CrossAttentionBlock(channels, num_heads, mlp_ratio, qkv_bias)
+            CrossAttentionBlock(channels, num_heads, mlp_ratio, qkv_bias,
+                                xavier_init=xavier_init)
             for _ in range(num_blocks)
         ])
         self.task_heads = nn.ModuleDict(
@@ -241,7 +255,6 @@ class DiffusionRefinementHead(BaseDecodeHead):
                 cfg.setdefault('tasks', tasks)
                 cfg.setdefault('channels', channels)
                 cfg.setdefault('feature_channels', channels)
-                cfg.setdefault('norm_cfg', norm_cfg)
                 self.conditioner = MODELS.build(cfg)
             else:
                 self.conditioner = None
@@ -254,6 +267,13 @@ class DiffusionRefinementHead(BaseDecodeHead):
     @property
     def num_inference_steps(self) -> int:
         return self.scheduler.num_inference_steps
+
+    def timesteps(self, training: Optional[bool] = None) -> List[int]:
+        """The reverse chain, largest first: all T steps in training (the chain is
+        trained unrolled), the scheduler's S inference steps otherwise."""
+        training = self.training if training is None else training
+        return self.scheduler.train_timesteps if training else \
+            list(self.scheduler.timesteps)
 
     def _tokens(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
         """[N, C, h, w] -> ([N, L, C] tokens, token grid size)."""
@@ -329,7 +349,7 @@ class DiffusionRefinementHead(BaseDecodeHead):
         if cond.shape[-2:] != x0.shape[-2:]:
             cond = F.interpolate(
                 cond, size=x0.shape[-2:], mode='bilinear', align_corners=False)
-        timesteps = self.scheduler.timesteps(self.training)
+        timesteps = self.timesteps()
         cond_tokens = self._tokens(cond)[0].index_select(0, pair_sample)
         x = self.scheduler.add_noise(x0, noises[0] if noises else None,
                                      timesteps[0])
@@ -337,8 +357,10 @@ class DiffusionRefinementHead(BaseDecodeHead):
         for i, t in enumerate(timesteps):
             x0_hat = self.denoise(x, t, cond_tokens, groups)
             prev = timesteps[i + 1] if i + 1 < len(timesteps) else -1
-            x = self.scheduler.step(x0_hat, x, t, prev,
-                                    noises[i + 1] if noises and prev >= 0 else None)
+            x = self.scheduler.step(
+                x0_hat, t, x,
+                noise=noises[i + 1] if noises and prev >= 0 else None,
+                prev_timestep=prev).prev_sample
         return x0_hat
 
     def _training_noise(self, shape, ref: torch.Tensor, n: int) -> List[torch.Tensor]:
@@ -409,7 +431,7 @@ class DiffusionRefinementHead(BaseDecodeHead):
         N = int(b_idx.numel())
         chunk = N if self.training or not self.inference_chunk else \
             min(self.inference_chunk, N)
-        n_draws = len(self.scheduler.timesteps(self.training))
+        n_draws = len(self.timesteps())
         keys = list(range(B)) if sample_keys is None else list(sample_keys)
         pair_task = [t for t, a, b in groups for _ in range(b - a)]
         logits = {task: [] for task, _, _ in groups}

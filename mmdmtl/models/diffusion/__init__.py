@@ -1,8 +1,9 @@
 from .cross_attention import CrossAttention, CrossAttentionBlock
-from .noise_scheduler import DiffusionNoiseScheduler
+from .noise_scheduler import (DDIMScheduler, DDPMScheduler, SchedulerStepOutput,
+                              make_betas)
 from .time_embedding import TimestepEmbedding, sinusoidal_embedding
 
 __all__ = [
-    'CrossAttention', 'CrossAttentionBlock', 'DiffusionNoiseScheduler',
-    'TimestepEmbedding', 'sinusoidal_embedding'
+    'CrossAttention', 'CrossAttentionBlock', 'DDPMScheduler', 'DDIMScheduler',
+    'SchedulerStepOutput', 'make_betas', 'TimestepEmbedding', 'sinusoidal_embedding'
 ]

@@ -60,13 +60,16 @@ class CrossAttentionBlock(nn.Module):
         num_heads (int): attention heads. Default: 4.
         mlp_ratio (float): MLP hidden = dim * mlp_ratio. Default: 4.
         qkv_bias (bool): bias in the q/k/v projections. Default: False.
+        xavier_init (bool): every Linear xavier-uniform with zero bias (published);
+            False keeps PyTorch's default Linear init. LayerNorms start at 1 / 0.
     """
 
     def __init__(self,
                  dim: int = 512,
                  num_heads: int = 4,
                  mlp_ratio: float = 4.0,
-                 qkv_bias: bool = False):
+                 qkv_bias: bool = False,
+                 xavier_init: bool = True):
         super().__init__()
         hidden = int(dim * mlp_ratio)
         self.norm_task = nn.LayerNorm(dim)
@@ -76,6 +79,12 @@ class CrossAttentionBlock(nn.Module):
         self.attn = CrossAttention(dim, num_heads, qkv_bias)
         self.norm_out = nn.LayerNorm(dim)
         self.mlp_out = Mlp(dim, hidden)
+        if xavier_init:
+            for m in self.modules():
+                if isinstance(m, nn.Linear):
+                    nn.init.xavier_uniform_(m.weight)
+                    if m.bias is not None:
+                        nn.init.zeros_(m.bias)
 
     def forward(self, cond: torch.Tensor,
                 task: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:

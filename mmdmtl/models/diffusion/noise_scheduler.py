@@ -1,159 +1,190 @@
-"""Noise schedule of DiffusionMTL: x0-parameterised DDPM (and DDIM) over a short chain.
+"""Noise schedulers of DiffusionMTL: x0-parameterised DDPM and DDIM over a short chain.
 
-The tables live in buffers so that ``head.scheduler.to(device)`` (or the model's) moves
-them with the parameters, and they never enter a checkpoint (``persistent=False``): they
-are a pure function of the constructor arguments.
+Small plain objects in the manner of diffusers' schedulers: ``set_timesteps(S)`` picks
+the inference chain, ``add_noise`` is q(x_t | x0), and ``step(model_output, t, sample)``
+derives the previous timestep itself and returns the previous sample together with the
+x0 estimate. The network predicts the clean signal (``model_output`` IS x0_hat).
 
-With the official ``num_train_timesteps=2`` and linear betas 1e-3..1e-2::
+Every table is computed in float64 and every coefficient leaves the scheduler as a
+Python float, which the tensor arithmetic rounds once to the sample's dtype: the same
+numbers as the published code's float64 tables stored as float32 (recomputing them in
+float32 from ``alphas_cumprod`` is off by up to 1.5e-5 relative on the posterior-mean
+coefficient, by cancellation in ``1 - acp``). Nothing is a buffer: a scheduler has no
+state to move between devices or to save in a checkpoint.
+
+With the published ``num_train_timesteps=2`` and LDM's betas 1e-3..1e-2::
 
     alphas_cumprod        = [0.999, 0.98901]
     x_T = sqrt(0.98901) x0 + sqrt(1 - 0.98901) eps = 0.9945 x0 + 0.1048 eps
     posterior at t = 1:   mean = 0.90946 x0_hat + 0.09054 x_t, std = 0.03016
 """
-from typing import Optional
+import math
+from typing import List, NamedTuple, Optional
 
+import numpy as np
 import torch
-import torch.nn as nn
 
 from mmdmtl.registry import MODELS
 
 
-@MODELS.register_module()
-class DiffusionNoiseScheduler(nn.Module):
-    """Forward process q(x_t | x0) and the reverse step given an x0 prediction.
+class SchedulerStepOutput(NamedTuple):
+    """``prev_sample``: x_{t-1} (x0_hat itself after the last step);
+    ``pred_original_sample``: the x0 estimate the step used."""
+    prev_sample: torch.Tensor
+    pred_original_sample: torch.Tensor
 
-    Args:
-        num_train_timesteps (int): T, the length of the chain. Default: 2.
-        num_inference_steps (int, optional): S <= T steps used at inference; the
-            timesteps are ``T-1, T-1-T//S, ...`` (every ``T//S``-th). None means T.
-        beta_start (float): first beta. Default: 1e-3.
-        beta_end (float): last beta. Default: 1e-2.
-        beta_schedule (str): 'linear' (LDM style: ``linspace(sqrt(b0), sqrt(b1),
-            T) ** 2``, the official one) or 'linear_plain' (``linspace(b0, b1, T)``).
-        sampler (str): 'ddpm' (posterior sampling, official) or 'ddim'.
-        ddim_eta (float): DDIM stochasticity (0 = deterministic). Only for 'ddim'.
-    """
+
+def make_betas(num_train_timesteps: int, beta_start: float, beta_end: float,
+               beta_schedule: str) -> np.ndarray:
+    """float64 betas; the names are diffusers': 'scaled_linear' is LDM's
+    ``linspace(sqrt(b0), sqrt(b1), T) ** 2`` (the published one), 'linear' is
+    ``linspace(b0, b1, T)``."""
+    T = int(num_train_timesteps)
+    if beta_schedule == 'scaled_linear':
+        return np.linspace(beta_start**0.5, beta_end**0.5, T, dtype=np.float64)**2
+    if beta_schedule == 'linear':
+        return np.linspace(beta_start, beta_end, T, dtype=np.float64)
+    raise ValueError("beta_schedule must be 'scaled_linear' (LDM's, published) or "
+                     f"'linear', got {beta_schedule!r}")
+
+
+class _X0Scheduler:
+    """Shared part: the float64 schedule, the timestep spacing and q(x_t | x0)."""
 
     def __init__(self,
                  num_train_timesteps: int = 2,
-                 num_inference_steps: Optional[int] = None,
                  beta_start: float = 1e-3,
                  beta_end: float = 1e-2,
-                 beta_schedule: str = 'linear',
-                 sampler: str = 'ddpm',
-                 ddim_eta: float = 0.0):
-        super().__init__()
-        if int(num_train_timesteps) < 1:
-            raise ValueError('num_train_timesteps must be >= 1, got '
+                 beta_schedule: str = 'scaled_linear'):
+        if not isinstance(num_train_timesteps, (int, np.integer)) or \
+                int(num_train_timesteps) < 1:
+            raise ValueError('scheduler.num_train_timesteps must be an int >= 1, got '
                              f'{num_train_timesteps!r}')
-        if sampler not in ('ddpm', 'ddim'):
-            raise ValueError(f"sampler must be 'ddpm' or 'ddim', got {sampler!r}")
-        T = int(num_train_timesteps)
-        if beta_schedule == 'linear':
-            betas = torch.linspace(beta_start**0.5, beta_end**0.5, T,
-                                   dtype=torch.float64)**2
-        elif beta_schedule == 'linear_plain':
-            betas = torch.linspace(beta_start, beta_end, T, dtype=torch.float64)
-        else:
-            raise ValueError("beta_schedule must be 'linear' or 'linear_plain', "
-                             f'got {beta_schedule!r}')
-        self.num_train_timesteps = T
-        self.sampler = sampler
-        self.ddim_eta = float(ddim_eta)
-        self.set_inference_steps(num_inference_steps)
+        if not 0.0 < beta_start <= beta_end < 1.0:
+            raise ValueError('scheduler betas must satisfy 0 < beta_start <= beta_end '
+                             f'< 1, got beta_start={beta_start}, beta_end={beta_end}')
+        self.num_train_timesteps = int(num_train_timesteps)
+        self.beta_schedule = beta_schedule
+        self.betas = make_betas(self.num_train_timesteps, beta_start, beta_end,
+                                beta_schedule)
+        self.alphas = 1.0 - self.betas
+        self.alphas_cumprod = np.cumprod(self.alphas)
+        self.set_timesteps(None)
 
-        alphas = 1.0 - betas
-        alphas_cumprod = torch.cumprod(alphas, 0)
-        prev = torch.cat([alphas_cumprod.new_ones(1), alphas_cumprod[:-1]])
-        post_var = betas * (1.0 - prev) / (1.0 - alphas_cumprod)
-        tables = dict(
-            betas=betas,
-            alphas=alphas,
-            alphas_cumprod=alphas_cumprod,
-            alphas_cumprod_prev=prev,
-            sqrt_alphas_cumprod=alphas_cumprod.sqrt(),
-            sqrt_one_minus_alphas_cumprod=(1.0 - alphas_cumprod).sqrt(),
-            posterior_variance=post_var,
-            posterior_std=post_var.sqrt(),
-            posterior_mean_coef1=betas * prev.sqrt() / (1.0 - alphas_cumprod),
-            posterior_mean_coef2=(1.0 - prev) * alphas.sqrt() /
-            (1.0 - alphas_cumprod),
-        )
-        for name, value in tables.items():
-            self.register_buffer(name, value.float(), persistent=False)
+    # ------------------------------------------------------------- timesteps
+    @property
+    def train_timesteps(self) -> List[int]:
+        """The full training chain, largest first."""
+        return list(range(self.num_train_timesteps - 1, -1, -1))
 
-    def set_inference_steps(self, num_inference_steps: Optional[int]) -> None:
+    def set_timesteps(self, num_inference_steps: Optional[int] = None) -> None:
+        """Inference chain of S steps: ``T-1, T-1-T//S, ...``; None means S = T.
+
+        A model trained with T steps should be run with S = T: the chain is unrolled
+        and trained end to end, and a shorter one is a different network (S=1 on a
+        T=2 model collapses accuracy)."""
         T = self.num_train_timesteps
-        S = T if num_inference_steps is None else int(num_inference_steps)
-        if not 1 <= S <= T:
-            raise ValueError(f'num_inference_steps={num_inference_steps!r} must be '
-                             f'in [1, num_train_timesteps={T}]')
-        self.num_inference_steps = S
+        S = T if num_inference_steps is None else num_inference_steps
+        if not isinstance(S, (int, np.integer)) or not 1 <= int(S) <= T:
+            raise ValueError(f'num_inference_steps={num_inference_steps!r} must be an '
+                             f'int in [1, num_train_timesteps={T}]')
+        self.num_inference_steps = int(S)
+        self._ratio = T // self.num_inference_steps
+        self.timesteps = [T - 1 - i * self._ratio for i in range(self.num_inference_steps)]
 
-    def timesteps(self, training: bool) -> list:
-        """Timesteps of the reverse chain, largest first (plain ints)."""
-        if training:
-            return list(range(self.num_train_timesteps - 1, -1, -1))
-        ratio = self.num_train_timesteps // self.num_inference_steps
-        top = self.num_train_timesteps - 1
-        return [top - i * ratio for i in range(self.num_inference_steps)]
+    def previous_timestep(self, timestep: int) -> int:
+        """The timestep after ``timestep`` in the inference chain (-1: done)."""
+        return int(timestep) - self._ratio
 
-    def _acp(self, t: int) -> torch.Tensor:
-        if t < 0:
-            return self.alphas_cumprod.new_ones(())
-        return self.alphas_cumprod[t]
+    def acp(self, t: int) -> float:
+        """alphas_cumprod[t] as a float64 Python float (1 for t < 0)."""
+        return 1.0 if t < 0 else float(self.alphas_cumprod[t])
 
-    def add_noise(self, x0: torch.Tensor, noise: Optional[torch.Tensor],
-                  t: int) -> torch.Tensor:
+    # ------------------------------------------------------------- forward q
+    def noise_coefficients(self, t: int):
+        """(sqrt(acp_t), sqrt(1 - acp_t)) in float64."""
+        a = self.acp(t)
+        return math.sqrt(a), math.sqrt(1.0 - a)
+
+    def add_noise(self, original_samples: torch.Tensor,
+                  noise: Optional[torch.Tensor], timestep: int) -> torch.Tensor:
         """q(x_t | x0) = sqrt(acp_t) x0 + sqrt(1 - acp_t) eps (eps=None: no noise)."""
-        acp = self._acp(t).to(x0.dtype)
-        out = acp.sqrt() * x0
+        c0, cn = self.noise_coefficients(int(timestep))
+        out = original_samples * c0
         if noise is not None:
-            out = out + (1.0 - acp).sqrt() * noise
+            out = out + noise * cn
         return out
 
+    # ---------------------------------------------------------------- reverse
     def step_coefficients(self, t: int, prev_t: int):
-        """(coef_x0, coef_xt, std) of the reverse step t -> prev_t.
-
-        DDPM: the posterior q(x_prev | x_t, x0) of the (possibly strided) chain;
-        for consecutive steps this is the textbook posterior. DDIM: the eta-DDIM
-        update written in the same linear form.
-        """
-        acp_t, acp_prev = self._acp(t), self._acp(prev_t)
-        if self.sampler == 'ddpm':
-            alpha = acp_t / acp_prev
-            beta = 1.0 - alpha
-            coef_x0 = beta * acp_prev.sqrt() / (1.0 - acp_t)
-            coef_xt = (1.0 - acp_prev) * alpha.sqrt() / (1.0 - acp_t)
-            var = beta * (1.0 - acp_prev) / (1.0 - acp_t)
-            return coef_x0, coef_xt, var.clamp(min=0).sqrt()
-        sigma = self.ddim_eta * (((1 - acp_prev) / (1 - acp_t)) *
-                                 (1 - acp_t / acp_prev)).clamp(min=0).sqrt()
-        # x_prev = sqrt(acp_prev) x0 + sqrt(1 - acp_prev - sigma^2) eps_hat,
-        # eps_hat = (x_t - sqrt(acp_t) x0) / sqrt(1 - acp_t)
-        dir_coef = (1.0 - acp_prev - sigma**2).clamp(min=0).sqrt() / (
-            1.0 - acp_t).sqrt()
-        coef_xt = dir_coef
-        coef_x0 = acp_prev.sqrt() - dir_coef * acp_t.sqrt()
-        return coef_x0, coef_xt, sigma
+        """(coef_x0, coef_xt, std) of the reverse step t -> prev_t, float64."""
+        raise NotImplementedError
 
     def step(self,
-             x0_hat: torch.Tensor,
-             x_t: torch.Tensor,
-             t: int,
-             prev_t: int,
-             noise: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """x_prev from the x0 prediction; the last step (prev_t < 0) is x0_hat."""
-        if prev_t < 0:
-            return x0_hat
-        c0, ct, std = self.step_coefficients(t, prev_t)
-        out = c0.to(x0_hat.dtype) * x0_hat + ct.to(x_t.dtype) * x_t
-        if noise is not None:
-            out = out + std.to(x_t.dtype) * noise
-        return out
+             model_output: torch.Tensor,
+             timestep: int,
+             sample: torch.Tensor,
+             noise: Optional[torch.Tensor] = None,
+             prev_timestep: Optional[int] = None) -> SchedulerStepOutput:
+        """One reverse step from the x0 prediction ``model_output``.
 
-    def extra_repr(self) -> str:
-        return (f'num_train_timesteps={self.num_train_timesteps}, '
+        ``prev_timestep`` defaults to the next one of the inference chain; the last
+        step (prev < 0) returns x0_hat itself and draws no noise.
+        """
+        t = int(timestep)
+        prev = self.previous_timestep(t) if prev_timestep is None else int(prev_timestep)
+        if prev < 0:
+            return SchedulerStepOutput(model_output, model_output)
+        c0, ct, std = self.step_coefficients(t, prev)
+        out = model_output * c0 + sample * ct
+        if noise is not None and std > 0:
+            out = out + noise * std
+        return SchedulerStepOutput(out, model_output)
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(num_train_timesteps={self.num_train_timesteps}, '
                 f'num_inference_steps={self.num_inference_steps}, '
-                f'sampler={self.sampler!r}')
+                f'beta_schedule={self.beta_schedule!r})')
 
+
+@MODELS.register_module()
+class DDPMScheduler(_X0Scheduler):
+    """Posterior sampling q(x_prev | x_t, x0_hat) (the published sampler).
+
+    For consecutive steps this is the textbook posterior; with S < T the posterior of
+    the strided chain (acp_t / acp_prev in place of alpha_t). The std is
+    ``exp(0.5 * log(max(var, 1e-20)))`` as the published tables clip it.
+    """
+
+    def step_coefficients(self, t: int, prev_t: int):
+        acp_t, acp_prev = self.acp(t), self.acp(prev_t)
+        alpha = acp_t / acp_prev
+        beta = 1.0 - alpha
+        coef_x0 = beta * math.sqrt(acp_prev) / (1.0 - acp_t)
+        coef_xt = (1.0 - acp_prev) * math.sqrt(alpha) / (1.0 - acp_t)
+        var = beta * (1.0 - acp_prev) / (1.0 - acp_t)
+        return coef_x0, coef_xt, math.exp(0.5 * math.log(max(var, 1e-20)))
+
+
+@MODELS.register_module()
+class DDIMScheduler(_X0Scheduler):
+    """eta-DDIM written in the same linear form (eta = 0: deterministic).
+
+    Args:
+        eta (float): stochasticity, 0..1. Default: 0.
+    """
+
+    def __init__(self, *args, eta: float = 0.0, **kwargs):
+        if not 0.0 <= float(eta) <= 1.0:
+            raise ValueError(f'DDIMScheduler: eta must be in [0, 1], got {eta!r}')
+        self.eta = float(eta)
+        super().__init__(*args, **kwargs)
+
+    def step_coefficients(self, t: int, prev_t: int):
+        acp_t, acp_prev = self.acp(t), self.acp(prev_t)
+        var = (1 - acp_prev) / (1 - acp_t) * (1 - acp_t / acp_prev)
+        sigma = self.eta * math.sqrt(max(var, 0.0))
+        # x_prev = sqrt(acp_prev) x0 + sqrt(1 - acp_prev - sigma^2) eps_hat,
+        # eps_hat = (x_t - sqrt(acp_t) x0) / sqrt(1 - acp_t)
+        dir_coef = math.sqrt(max(1.0 - acp_prev - sigma**2, 0.0)) / math.sqrt(1.0 - acp_t)
+        return math.sqrt(acp_prev) - dir_coef * math.sqrt(acp_t), dir_coef, sigma

@@ -26,6 +26,17 @@ def _per_sample_mean(loss: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return num / den.clamp(min=1e-12) * (den > 0)
 
 
+def _per_sample_sum(x: torch.Tensor) -> torch.Tensor:
+    """[N, ...] -> [N] sums."""
+    return x.flatten(1).sum(1)
+
+
+def _valid_count(valid: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """[N, ...] bool/0-1 mask -> [N] counts, at least 1 (a sample without valid
+    pixels has a zero numerator and so a zero loss)."""
+    return valid.flatten(1).sum(1).clamp(min=1).to(dtype)
+
+
 def _check_shapes(name: str, pred: torch.Tensor, target: torch.Tensor) -> None:
     if pred.dim() != 4 or target.dim() != 4 or pred.shape[0] != target.shape[0] \
             or pred.shape[-2:] != target.shape[-2:]:
@@ -68,22 +79,33 @@ class BalancedCrossEntropyLoss(nn.Module):
     """Two-class cross-entropy with class balancing (saliency).
 
     The weight of a class is the frequency of the OTHER class among the valid
-    pixels (w_pos = #neg / #valid, w_neg = #pos / #valid), so the rarer class
-    weighs more; a sample's loss is the weighted mean over its valid pixels
-    (sum(w * ce) / sum(w), torch's convention).
+    pixels (w_pos = n_neg / n, w_neg = n_pos / n), so the rarer class weighs more.
+    Published: the counts are per image and a sample's loss is
+    ``sum_valid(w * ce) / n`` (divided by the number of valid pixels).
 
     Args:
-        balance (str): 'batch' (counts over all samples given, as published) or
-            'sample' (counts per sample).
+        balance (str): 'sample' (counts per image, published) or 'batch' (opt-in:
+            counts pooled over all samples given).
+        normalize (str): 'valid' (divide by the number of valid pixels,
+            published) or 'weight' (opt-in: by the sum of the weights, torch's
+            weighted-mean convention; = published x n^2 / (2 n_pos n_neg), at least
+            2x larger).
         ignore_index (int): Default: 255.
     """
 
-    def __init__(self, balance: str = 'batch', ignore_index: int = IGNORE_INDEX):
+    def __init__(self,
+                 balance: str = 'sample',
+                 normalize: str = 'valid',
+                 ignore_index: int = IGNORE_INDEX):
         super().__init__()
         if balance not in ('batch', 'sample'):
-            raise ValueError("BalancedCrossEntropyLoss: balance must be 'batch' or "
-                             f"'sample', got {balance!r}")
+            raise ValueError("BalancedCrossEntropyLoss: balance must be 'sample' or "
+                             f"'batch', got {balance!r}")
+        if normalize not in ('valid', 'weight'):
+            raise ValueError("BalancedCrossEntropyLoss: normalize must be 'valid' or "
+                             f"'weight', got {normalize!r}")
         self.balance = balance
+        self.normalize = normalize
         self.ignore_index = ignore_index
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -102,7 +124,9 @@ class BalancedCrossEntropyLoss(nn.Module):
         weight = torch.where(pos, w_pos, w_neg) * valid
         ce = F.cross_entropy(
             pred, target, ignore_index=self.ignore_index, reduction='none')
-        return _per_sample_mean(ce, weight)
+        if self.normalize == 'weight':
+            return _per_sample_mean(ce, weight)
+        return _per_sample_sum(ce * weight) / _valid_count(valid, ce.dtype)
 
 
 @MODELS.register_module()
@@ -143,9 +167,20 @@ class WeightedBCEWithLogitsLoss(nn.Module):
 class NormalsL1Loss(nn.Module):
     """L1 between the L2-normalised prediction and the unit-vector label.
 
-    Valid pixels have a non-zero label vector; the mean runs over valid pixels and
-    the 3 channels.
+    Valid pixels have a non-zero label vector. Published: the sum over valid pixels
+    and the 3 channels of ``|n_hat - n|`` divided by the number of valid PIXELS.
+
+    Args:
+        channel_reduction (str): 'sum' (published: the 3 channels summed per
+            pixel) or 'mean' (opt-in: averaged, i.e. the published value / 3).
     """
+
+    def __init__(self, channel_reduction: str = 'sum'):
+        super().__init__()
+        if channel_reduction not in ('sum', 'mean'):
+            raise ValueError("NormalsL1Loss: channel_reduction must be 'sum' or "
+                             f"'mean', got {channel_reduction!r}")
+        self.channel_reduction = channel_reduction
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         _check_shapes(type(self).__name__, pred, target)
@@ -154,7 +189,9 @@ class NormalsL1Loss(nn.Module):
                              f'{pred.shape[1]} and target {target.shape[1]}')
         valid = (target.abs().sum(1, keepdim=True) > 0).to(pred.dtype)
         l1 = (F.normalize(pred, p=2, dim=1) - target.to(pred.dtype)).abs()
-        return _per_sample_mean(l1, valid.expand_as(l1))
+        if self.channel_reduction == 'mean':
+            return _per_sample_mean(l1, valid.expand_as(l1))
+        return _per_sample_sum(l1 * valid) / _valid_count(valid, l1.dtype)
 
 
 @MODELS.register_module()

@@ -56,6 +56,10 @@ class MultiTaskEncoderDecoder(BaseModel):
         align_corners (bool): of the bilinear upsampling to the input size.
         keep_logits (bool): predict() also stores ``logits_<task>`` PixelData.
         data_preprocessor (dict): e.g. ``MultiTaskDataPreProcessor``.
+        test_cfg (dict, optional): ``output='final'`` (default: the refined chain)
+            or ``output='initial'`` (the initial heads' predictions P_t, so any run
+            can report what the refinement adds per task; e.g.
+            ``--cfg-options model.test_cfg.output=initial``).
     """
 
     def __init__(self,
@@ -84,6 +88,10 @@ class MultiTaskEncoderDecoder(BaseModel):
         self.init_loss_weight = init_loss_weight
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
+        self.test_output = (test_cfg or {}).get('output', 'final')
+        if self.test_output not in ('final', 'initial'):
+            raise ValueError("MultiTaskEncoderDecoder: test_cfg.output must be 'final' "
+                             f"or 'initial', got {self.test_output!r}")
 
         self.backbone = MODELS.build(backbone)
         neck = dict(neck)
@@ -128,6 +136,13 @@ class MultiTaskEncoderDecoder(BaseModel):
                          where='MultiTaskEncoderDecoder(loss_weights=...)')
         weights.update(loss_weights or {})
         self.loss_weights = {t: float(weights[t]) for t in self.tasks}
+        bad = {t: w for t, w in self.loss_weights.items()
+               if not w >= 0 or w == float('inf')}
+        if bad or not 0 <= float(init_loss_weight) < float('inf'):
+            raise ValueError(
+                'MultiTaskEncoderDecoder: loss weights must be finite and >= 0 (a '
+                'negative weight maximises its task), got model.loss_weights '
+                f'{bad or "ok"}, model.init_loss_weight={init_loss_weight}')
 
     # ---------------------------------------------------------------- forward
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -158,10 +173,11 @@ class MultiTaskEncoderDecoder(BaseModel):
 
     def _predict_logits(self, inputs, data_samples=None) -> Dict[str, torch.Tensor]:
         """Logits of every task for every image, at the input size."""
-        feats, preds, cond = self._heads(inputs)
         size = inputs.shape[-2:]
-        if self.refine_head is None:
+        if self.refine_head is None or self.test_output == 'initial':
+            feats, preds = self.init_heads(self.extract_feat(inputs))
             return {t: self._upsample(preds[t], size) for t in self.task_names}
+        feats, preds, cond = self._heads(inputs)
         keys = sample_seed_keys([s.metainfo for s in data_samples]) \
             if data_samples is not None else None
         refined = self.refine_head.refine(feats, preds, cond, sample_keys=keys)
