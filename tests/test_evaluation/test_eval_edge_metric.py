@@ -71,3 +71,27 @@ def test_bad_config():
         EdgeMetric(online=False)
     with pytest.raises(ValueError, match='backend'):
         EdgeMetric(backend='matlab')
+
+
+def test_worker_processes_give_the_same_scores(make_sample):
+    samples = _edge_samples(make_sample, n=5, seed=3)
+    ref = EdgeMetric(thresholds=5, max_dist=0.011, num_workers=0)
+    par = EdgeMetric(thresholds=5, max_dist=0.011, num_workers=2)
+    for m in (ref, par):
+        m.process({}, samples[:3])
+        m.process({}, samples[3:])
+    assert par._pool is not None and any('_future' in r for r in par.results)
+    a, b = ref.evaluate(5), par.evaluate(5)
+    assert a == b
+    assert par._pool is None  # closed by evaluate
+    with pytest.raises(ValueError):
+        EdgeMetric(num_workers=-1)
+
+
+def test_auto_workers_depend_on_cpus_per_rank(monkeypatch):
+    from mmdmtl.evaluation.metrics import edge_metric as em
+    monkeypatch.setattr(em, 'usable_cpus', lambda: 2)
+    assert em.auto_num_workers(1) == 0
+    monkeypatch.setattr(em, 'usable_cpus', lambda: 16)
+    assert em.auto_num_workers(1) == 8 and em.auto_num_workers(2) == 4
+    assert em.auto_num_workers(8) == 0

@@ -1,26 +1,41 @@
-"""Throughput of the Python edge evaluation (BSDS protocol), images per second.
+"""Throughput of the Python edge evaluation (BSDS protocol): before/after issue 19.
 
 Synthetic but realistic-looking inputs: a label of a few one-pixel boundaries
 (straight and curved) and a prediction that is the label blurred, shifted by up
-to two pixels and mixed with low-level noise, like a network's sigmoid output.
+to two pixels and mixed with low-level noise, like a network's sigmoid output
+(``--thick`` dilates the label first: the slow case of wide, blurry edges).
 Every image goes through ``edge_pr_counts`` (binarise at every threshold, thin,
 match within max_dist x diagonal), i.e. exactly what ``EdgeMetric.process`` does.
 
+"before" is the frozen copy of the pre-issue-19 implementation kept in the test
+suite (tests/test_evaluation/edge_reference_impl.py, loaded by path); "after" is
+``mmdmtl.evaluation.functional.edge_pr_counts``. Both run on the same images in
+this one process, and the script asserts that cntR, sumR, cntP and sumP are
+equal for every image. ``--workers N`` also times N worker processes (the
+``EdgeMetric(num_workers=N)`` pool) on the same images.
+
 Example::
 
-    python tools/benchmarks/edge_eval_throughput.py --size 512 --num-images 4 \
-        --thresholds 99 --backend scipy
+    python tools/benchmarks/edge_eval_throughput.py --size 512 --num-images 3 \
+        --thresholds 99
 """
 import argparse
+import importlib.util
 import json
 import math
+import os.path as osp
+import platform
 import time
 
 import numpy as np
 
+REFERENCE = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'tests',
+                     'test_evaluation', 'edge_reference_impl.py')
+KEYS = ('cntR', 'sumR', 'cntP', 'sumP')
 
-def synthetic_pair(size: int, rng: np.random.Generator):
-    from scipy.ndimage import gaussian_filter
+
+def synthetic_pair(size: int, rng: np.random.Generator, thick: bool = False):
+    from scipy.ndimage import binary_dilation, gaussian_filter
     h = w = size
     gt = np.zeros((h, w), np.uint8)
     for _ in range(6):  # straight boundaries
@@ -34,50 +49,119 @@ def synthetic_pair(size: int, rng: np.random.Generator):
         ring = np.abs(np.hypot(yy - cy, xx - cx) - r) < 0.5
         gt[ring] = 1
     shifted = np.roll(gt, tuple(rng.integers(-2, 3, 2)), axis=(0, 1)).astype(float)
+    if thick:
+        shifted = binary_dilation(shifted, iterations=3).astype(float)
     prob = gaussian_filter(shifted, 1.5) * 4
     prob += 0.25 * gaussian_filter(rng.random((h, w)), 3)
     return np.clip(prob, 0, 1), gt
 
 
+def load_reference():
+    spec = importlib.util.spec_from_file_location('mmdmtl_edge_reference_impl',
+                                                  REFERENCE)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def cpu_name() -> str:
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or 'unknown CPU'
+
+
+def _counts_job(args):
+    from mmdmtl.evaluation.functional import edge_pr_counts
+    return edge_pr_counts(*args)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--size', type=int, default=512)
-    ap.add_argument('--num-images', type=int, default=4)
+    ap.add_argument('--num-images', type=int, default=3)
     ap.add_argument('--thresholds', type=int, default=99)
     ap.add_argument('--max-dist', type=float, default=0.0075)
     ap.add_argument('--backend', default='scipy',
                     choices=['auto', 'pyedgeeval', 'scipy'])
     ap.add_argument('--no-thin', action='store_true')
+    ap.add_argument('--thick', action='store_true',
+                    help='dilate the predicted edges (wide, blurry maps)')
+    ap.add_argument('--no-before', action='store_true',
+                    help='skip the (slow) frozen pre-issue-19 implementation')
+    ap.add_argument('--workers', type=int, default=0,
+                    help='also time this many worker processes')
     ap.add_argument('--seed', type=int, default=0)
     args = ap.parse_args()
 
-    from mmdmtl.evaluation.functional import (bwmorph_thin, edge_pr_counts,
-                                              edge_thresholds)
-    from mmdmtl.evaluation.functional.edge import resolve_backend
+    from mmdmtl.evaluation.functional import edge_pr_counts, edge_thresholds
+    from mmdmtl.evaluation.functional.edge import resolve_backend, use_compiled
     backend = resolve_backend(args.backend)
     rng = np.random.default_rng(args.seed)
-    pairs = [synthetic_pair(args.size, rng) for _ in range(args.num_images)]
+    pairs = [synthetic_pair(args.size, rng, args.thick)
+             for _ in range(args.num_images)]
     th = edge_thresholds(args.thresholds)
+    thin = not args.no_thin
+    call = (th, args.max_dist, thin, 255, backend)
 
-    # time the thinning alone on the first image, then the whole pipeline
+    # numba compiles (or loads its cache) on the first call: not timed below
     t0 = time.perf_counter()
-    bwmorph_thin(pairs[0][0][None] >= th[:, None, None])
-    thin_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    edge_pr_counts(pairs[0][0][:32, :32], pairs[0][1][:32, :32], 3, 0.05)
+    warmup = time.perf_counter() - t0
+
+    after, t_after = [], []
     for prob, gt in pairs:
-        edge_pr_counts(prob, gt, th, args.max_dist, not args.no_thin, 255, backend)
-    total = time.perf_counter() - t0
-    res = dict(
-        size=args.size, images=args.num_images, thresholds=len(th),
-        backend=backend, thin=not args.no_thin, seconds=round(total, 3),
-        images_per_s=round(args.num_images / total, 4),
-        thinning_s_per_image=round(thin_s, 3))
+        t0 = time.perf_counter()
+        after.append(edge_pr_counts(prob, gt, *call))
+        t_after.append(time.perf_counter() - t0)
+    res = dict(cpu=cpu_name(), size=args.size, images=args.num_images,
+               thresholds=len(th), backend=backend, thin=thin, thick=args.thick,
+               compiled=use_compiled(), warmup_s=round(warmup, 2),
+               after_s_per_image=round(float(np.mean(t_after)), 3))
+    if not args.no_before:
+        ref = load_reference()
+        t_before = []
+        for (prob, gt), new in zip(pairs, after):
+            t0 = time.perf_counter()
+            old = ref.edge_pr_counts(prob, gt, *call)
+            t_before.append(time.perf_counter() - t0)
+            for k in KEYS:  # the hard requirement: identical counts
+                assert np.array_equal(old[k], new[k]), (k, old[k], new[k])
+        res.update(before_s_per_image=round(float(np.mean(t_before)), 3),
+                   speedup=round(sum(t_before) / sum(t_after), 2),
+                   identical_counts=True)
+    if args.workers > 0:
+        from mmdmtl.evaluation.metrics.edge_metric import make_pool
+        pool = make_pool(args.workers)
+        list(pool.map(_counts_job, [(p[:32, :32], g[:32, :32], 3, 0.05)
+                                    for p, g in pairs]))  # start the workers
+        t0 = time.perf_counter()
+        par = list(pool.map(_counts_job, [(p, g) + call for p, g in pairs]))
+        t_par = time.perf_counter() - t0
+        pool.shutdown()
+        for new, p in zip(after, par):
+            for k in KEYS:
+                assert np.array_equal(new[k], p[k]), k
+        res.update(workers=args.workers,
+                   workers_s_per_image=round(t_par / args.num_images, 3))
     print(json.dumps(res))
-    print(f'{res["images_per_s"]:.3f} images/s at {args.size}x{args.size}, '
-          f'{len(th)} thresholds, backend {backend} '
-          f'({total / args.num_images:.2f} s per image, thinning '
-          f'{thin_s:.2f} s of it); a 5105-image PASCAL val set would take '
-          f'~{math.ceil(5105 * total / args.num_images / 60)} min per process')
+    per = res['after_s_per_image']
+    line = (f'{res["cpu"]}: {args.size}x{args.size}, {len(th)} thresholds, '
+            f'backend {backend}: after {per:.3f} s/image')
+    if 'before_s_per_image' in res:
+        line += (f', before {res["before_s_per_image"]:.2f} s/image '
+                 f'({res["speedup"]:.1f}x, counts identical on all '
+                 f'{args.num_images} images)')
+    print(line)
+    for n in (1, 2, 8, 16):
+        print(f'  5105-image PASCAL val on {n} core(s): ~'
+              f'{math.ceil(5105 * per / n / 60)} min (after)' +
+              (f', ~{5105 * res["before_s_per_image"] / n / 3600:.1f} h (before)'
+               if 'before_s_per_image' in res else ''))
 
 
 if __name__ == '__main__':

@@ -130,7 +130,9 @@ def bwmorph_thin(bw: np.ndarray,
     3x3 neighbourhood changed since a sub-iteration last examined them are
     examined again (a pixel's fate depends on its neighbourhood only), so the
     cost follows the number of foreground pixels and deletions, not
-    H x W x iterations.
+    H x W x iterations. With numba (a runtime requirement) this runs as a
+    compiled loop over pixels, map by map; otherwise vectorised over ``chunk``
+    maps with numpy. Both give the same maps.
 
     Args:
         bw: boolean (or 0/1) array [..., H, W]; outside the map counts as 0.
@@ -146,6 +148,12 @@ def bwmorph_thin(bw: np.ndarray,
     shape = bw.shape
     h, w = shape[-2:]
     stack = bw.reshape(-1, h, w)
+    if use_compiled():
+        pad = np.zeros((stack.shape[0], h + 2, w + 2), dtype=np.uint8)
+        pad[:, 1:-1, 1:-1] = stack != 0
+        _nb_thin_stack(pad.reshape(stack.shape[0], -1), w + 2, _KEEP1, _KEEP2,
+                       -1 if max_iter is None else int(max_iter))
+        return (pad[:, 1:-1, 1:-1] != 0).reshape(shape)
     out = np.zeros(stack.shape, dtype=bool)
     for s in range(0, stack.shape[0], max(1, int(chunk))):
         out[s:s + chunk] = _thin_stack(stack[s:s + chunk] != 0, max_iter)
@@ -192,6 +200,238 @@ def _thin_stack(stack: np.ndarray, max_iter: Optional[int]) -> np.ndarray:
         if not changed:
             break
     return pad[:, 1:-1, 1:-1] != 0
+
+
+# ---------------------------------------------------------------------------
+# Compiled kernels (numba): thinning of a stack of maps, exact matching
+# ---------------------------------------------------------------------------
+# Same algorithms as the numpy code above and below, written as loops over
+# pixels: the parallel thinning (decisions of a sub-iteration from the map as it
+# was before it, deletions applied together) with a work list of the pixels whose
+# neighbourhood changed, and Hopcroft-Karp on the pairs within the radius. The
+# number of matches of a maximum matching is unique, so every exact maximum
+# matching gives the same counts.
+
+try:
+    import numba
+    _HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - numba is a runtime requirement
+    numba = None
+    _HAVE_NUMBA = False
+
+
+def _njit(fn):
+    return numba.njit(cache=True, nogil=True)(fn) if _HAVE_NUMBA else fn
+
+
+def use_compiled() -> bool:
+    """Whether the compiled (numba) kernels are used; set the environment
+    variable ``MMDMTL_EDGE_NO_NUMBA=1`` to use the numpy/scipy code instead."""
+    import os
+    return _HAVE_NUMBA and os.environ.get('MMDMTL_EDGE_NO_NUMBA', '') in ('', '0')
+
+
+@_njit
+def _nb_binarize(prob, th, out, wp):
+    """out[k] (flat padded maps, zero on entry) = prob >= th[k] (th ascending)."""
+    h, w = prob.shape
+    k = th.shape[0]
+    for y in range(h):
+        row = (y + 1) * wp + 1
+        for x in range(w):
+            v = prob[y, x]
+            j = 0
+            while j < k and v >= th[j]:
+                out[j, row + x] = 1
+                j += 1
+
+
+@_njit
+def _nb_thin_stack(flat2d, wp, keep1, keep2, max_iter):
+    """Thin every row of ``flat2d`` (padded maps [n, (h+2)*(w+2)], 0/1, a
+    zero border) in place; max_iter < 0 means until nothing changes."""
+    n_maps, n = flat2d.shape
+    offs = np.empty(9, np.int64)
+    i = 0
+    for dy in range(-1, 2):
+        for dx in range(-1, 2):
+            offs[i] = dy * wp + dx
+            i += 1
+    lists = np.empty((2, n), np.int32)
+    inl = np.zeros((2, n), np.uint8)
+    dele = np.empty(n, np.int32)
+    for m in range(n_maps):
+        flat = flat2d[m]
+        len0 = 0
+        for p in range(n):
+            if flat[p] != 0:
+                lists[0, len0] = p
+                lists[1, len0] = p
+                inl[0, p] = 1
+                inl[1, p] = 1
+                len0 += 1
+        lens = [len0, len0]
+        it = 0
+        while max_iter < 0 or it < max_iter:
+            changed = False
+            for s in range(2):
+                keep = keep1 if s == 0 else keep2
+                nd = 0
+                for k in range(lens[s]):
+                    p = lists[s, k]
+                    inl[s, p] = 0
+                    if flat[p] == 0:
+                        continue
+                    code = 0
+                    for b in range(9):
+                        code |= np.int64(flat[p + offs[b]]) << b
+                    if not keep[code]:
+                        dele[nd] = p
+                        nd += 1
+                lens[s] = 0
+                if nd == 0:
+                    continue
+                changed = True
+                for k in range(nd):
+                    flat[dele[k]] = 0
+                for k in range(nd):
+                    p = dele[k]
+                    for b in range(9):
+                        q = p + offs[b]
+                        if flat[q] != 0:
+                            for t in range(2):
+                                if inl[t, q] == 0:
+                                    inl[t, q] = 1
+                                    lists[t, lens[t]] = q
+                                    lens[t] += 1
+            it += 1
+            if not changed:
+                break
+        # leave the scratch flags clean for the next map
+        for t in range(2):
+            for k in range(lens[t]):
+                inl[t, lists[t, k]] = 0
+
+
+@_njit
+def _nb_match_count(flat, wp, h, w, gid, n_gt, near, ody, odx):
+    """Size of a maximum matching between the on pixels of ``flat`` (a padded
+    map) and the label pixels (``gid`` [h, w]: label index or -1), a pair being
+    allowed at offset (ody[i], odx[i]). ``near`` [h, w] marks pixels with at
+    least one label pixel within the radius. Hopcroft-Karp."""
+    n_off = ody.shape[0]
+    # left nodes: predicted pixels near a label pixel; CSR adjacency
+    n_left = 0
+    n_edges = 0
+    for y in range(h):
+        row = (y + 1) * wp + 1
+        for x in range(w):
+            if flat[row + x] != 0 and near[y, x]:
+                n_left += 1
+                for i in range(n_off):
+                    yy = y + ody[i]
+                    xx = x + odx[i]
+                    if 0 <= yy < h and 0 <= xx < w and gid[yy, xx] >= 0:
+                        n_edges += 1
+    if n_left == 0 or n_edges == 0:
+        return 0
+    indptr = np.empty(n_left + 1, np.int64)
+    indices = np.empty(n_edges, np.int32)
+    u = 0
+    e = 0
+    indptr[0] = 0
+    for y in range(h):
+        row = (y + 1) * wp + 1
+        for x in range(w):
+            if flat[row + x] != 0 and near[y, x]:
+                for i in range(n_off):
+                    yy = y + ody[i]
+                    xx = x + odx[i]
+                    if 0 <= yy < h and 0 <= xx < w:
+                        g = gid[yy, xx]
+                        if g >= 0:
+                            indices[e] = g
+                            e += 1
+                u += 1
+                indptr[u] = e
+    match_l = np.full(n_left, -1, np.int32)
+    match_r = np.full(n_gt, -1, np.int32)
+    size = 0
+    for u in range(n_left):  # greedy start
+        for k in range(indptr[u], indptr[u + 1]):
+            v = indices[k]
+            if match_r[v] < 0:
+                match_r[v] = u
+                match_l[u] = v
+                size += 1
+                break
+    inf = np.int32(2**31 - 1)
+    dist = np.empty(n_left, np.int32)
+    queue = np.empty(n_left, np.int32)
+    ptr = np.empty(n_left, np.int64)
+    stack = np.empty(n_left + 1, np.int32)
+    vstack = np.empty(n_left + 1, np.int32)
+    while True:
+        # BFS layers from the free left nodes
+        qh = 0
+        qt = 0
+        for u in range(n_left):
+            if match_l[u] < 0:
+                dist[u] = 0
+                queue[qt] = u
+                qt += 1
+            else:
+                dist[u] = inf
+        found = False
+        while qh < qt:
+            u = queue[qh]
+            qh += 1
+            for k in range(indptr[u], indptr[u + 1]):
+                w2 = match_r[indices[k]]
+                if w2 < 0:
+                    found = True
+                elif dist[w2] == inf:
+                    dist[w2] = dist[u] + 1
+                    queue[qt] = w2
+                    qt += 1
+        if not found:
+            break
+        for u in range(n_left):
+            ptr[u] = indptr[u]
+        # vertex-disjoint shortest augmenting paths (iterative DFS)
+        for u0 in range(n_left):
+            if match_l[u0] >= 0:
+                continue
+            sp = 0
+            stack[0] = u0
+            while sp >= 0:
+                u = stack[sp]
+                advanced = False
+                while ptr[u] < indptr[u + 1]:
+                    v = indices[ptr[u]]
+                    ptr[u] += 1
+                    w2 = match_r[v]
+                    if w2 < 0:
+                        vstack[sp] = v
+                        for lv in range(sp, -1, -1):
+                            match_r[vstack[lv]] = stack[lv]
+                            match_l[stack[lv]] = vstack[lv]
+                        size += 1
+                        sp = -2  # done with u0
+                        advanced = True
+                        break
+                    elif dist[w2] == dist[u] + 1:
+                        vstack[sp] = v
+                        sp += 1
+                        stack[sp] = w2
+                        advanced = True
+                        break
+                if sp == -2:
+                    break
+                if not advanced:
+                    dist[u] = inf  # dead end in this phase
+                    sp -= 1
+    return size
 
 
 # ---------------------------------------------------------------------------
@@ -301,8 +541,12 @@ def edge_pr_counts(prob: np.ndarray,
     ignore = gt == ignore_index
     gt_edge = (gt != 0) & ~ignore
     prob = np.where(ignore, -np.inf, prob)  # never predicted
+    th_eff = np.maximum(th, np.finfo(np.float64).eps)
+    if use_compiled():
+        return _edge_pr_counts_compiled(prob, gt_edge, th_eff, max_dist, thin,
+                                        backend)
     # [K, H, W] binarised maps, thinned all at once.
-    bins = prob[None] >= np.maximum(th, np.finfo(np.float64).eps)[:, None, None]
+    bins = prob[None] >= th_eff[:, None, None]
     if thin:
         bins = bwmorph_thin(bins)
     k = len(th)
@@ -320,6 +564,83 @@ def edge_pr_counts(prob: np.ndarray,
             cnt[j] = match_count(bins[j], gt_edge, max_dist, backend)
         prev = j
     # one-to-one matching: matched label pixels == matched predicted pixels
+    return dict(cntR=cnt.copy(), sumR=sum_r, cntP=cnt, sumP=sum_p)
+
+
+def _disc_offsets(radius: float) -> Tuple[np.ndarray, np.ndarray]:
+    """Offsets (dy, dx) of the pixel pairs that :func:`match_count` allows at
+    ``radius``, decided by the same cKDTree query (so the same inclusive,
+    slightly padded test of the distance)."""
+    r = int(math.ceil(radius)) + 1
+    grid = np.stack(np.mgrid[-r:r + 1, -r:r + 1], -1).reshape(-1, 2)
+    pairs = cKDTree(np.zeros((1, 2), np.int64)).sparse_distance_matrix(
+        cKDTree(grid), radius * (1 + 1e-12) + 1e-12, output_type='coo_matrix')
+    off = grid[pairs.col]
+    return (np.ascontiguousarray(off[:, 0], dtype=np.int64),
+            np.ascontiguousarray(off[:, 1], dtype=np.int64))
+
+
+@_njit
+def _nb_near(gt_edge, ody, odx):
+    """Pixels with a label pixel at one of the offsets (the disc is symmetric)."""
+    h, w = gt_edge.shape
+    near = np.zeros((h, w), np.bool_)
+    for y in range(h):
+        for x in range(w):
+            if gt_edge[y, x]:
+                for i in range(ody.shape[0]):
+                    yy = y + ody[i]
+                    xx = x + odx[i]
+                    if 0 <= yy < h and 0 <= xx < w:
+                        near[yy, xx] = True
+    return near
+
+
+# Above this many offsets (radius ~36 px) the kd-tree pair search is used.
+_MAX_STENCIL = 4096
+
+
+def _edge_pr_counts_compiled(prob, gt_edge, th_eff, max_dist, thin, backend):
+    """:func:`edge_pr_counts` with the numba kernels: binarise all thresholds
+    in one pass, thin the stack, match each map (Hopcroft-Karp on the pairs
+    of a precomputed disc stencil). Same counts as the numpy/scipy path."""
+    h, w = prob.shape
+    k = len(th_eff)
+    wp = w + 2
+    flat = np.zeros((k, (h + 2) * wp), dtype=np.uint8)
+    _nb_binarize(np.ascontiguousarray(prob, dtype=np.float64),
+                 np.ascontiguousarray(th_eff, dtype=np.float64), flat, wp)
+    if thin:
+        _nb_thin_stack(flat, wp, _KEEP1, _KEEP2, -1)
+    sum_p = flat.sum(1, dtype=np.int64)
+    n_gt = int(gt_edge.sum())
+    sum_r = np.full(k, n_gt, dtype=np.int64)
+    cnt = np.zeros(k, dtype=np.int64)
+    if n_gt == 0 or not sum_p.any():
+        return dict(cntR=cnt.copy(), sumR=sum_r, cntP=cnt, sumP=sum_p)
+    backend = resolve_backend(backend)
+    stencil = None
+    if backend == 'scipy':
+        ody, odx = _disc_offsets(max_dist * math.sqrt(h * h + w * w))
+        if len(ody) <= _MAX_STENCIL:
+            gt_c = np.ascontiguousarray(gt_edge, dtype=np.bool_)
+            gid = np.full((h, w), -1, dtype=np.int32)
+            gid[gt_c] = np.arange(n_gt, dtype=np.int32)
+            stencil = (gid, _nb_near(gt_c, ody, odx), ody, odx)
+    prev = None
+    for j in range(k):
+        if sum_p[j] == 0:
+            cnt[j] = 0
+        elif prev is not None and sum_p[j] == sum_p[prev] and np.array_equal(
+                flat[j], flat[prev]):
+            cnt[j] = cnt[prev]  # same map as the previous threshold
+        elif stencil is not None:
+            gid, near, ody, odx = stencil
+            cnt[j] = _nb_match_count(flat[j], wp, h, w, gid, n_gt, near, ody, odx)
+        else:
+            bw = flat[j].reshape(h + 2, wp)[1:-1, 1:-1] != 0
+            cnt[j] = match_count(bw, gt_edge, max_dist, backend)
+        prev = j
     return dict(cntR=cnt.copy(), sumR=sum_r, cntP=cnt, sumP=sum_p)
 
 

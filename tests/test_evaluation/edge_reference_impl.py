@@ -1,0 +1,410 @@
+"""FROZEN REFERENCE: a verbatim copy of mmdmtl/evaluation/functional/edge.py as of
+commit 3b15b17 (before issue 19 sped it up). Do not edit: the tests load it by path
+(importlib, no package import) and require the fast implementation to give exactly
+the same counts (cntR, sumR, cntP, sumP) on the same inputs.
+
+Original module docstring follows.
+
+Edge (boundary) evaluation with the BSDS protocol: odsF, oisF and AP.
+
+Per image and per threshold t (BSDS500 ``evaluation_bdry_image`` / Dollar's
+``edgesEvalImg``):
+
+1. binarise the probability map, ``E_t = prob >= max(t, eps)``; ignored label
+   pixels are removed from ``E_t`` (they are neither predictions nor labels);
+2. thin ``E_t`` to one-pixel-wide curves (MATLAB ``bwmorph(E_t, 'thin', inf)``);
+3. match the thinned pixels one-to-one with the label's edge pixels, a pair being
+   allowed when its Euclidean distance is <= ``max_dist * image diagonal``
+   (BSDS ``correspondPixels``);
+4. keep the counts ``cntR`` (matched label pixels), ``sumR`` (label pixels),
+   ``cntP`` (matched predicted pixels), ``sumP`` (predicted pixels).
+
+These four [K] vectors are the whole per-image record (O(thresholds)). From the
+records of a data set:
+
+- ODS: R = sum cntR / sum sumR and P = sum cntP / sum sumP at each threshold,
+  F = 2PR / (P + R); the best F over the thresholds, searched (as BSDS does) on
+  the straight segments between consecutive thresholds (100 points each);
+- OIS: each image's counts at its own best (discrete) threshold are summed, then
+  F of the pooled counts;
+- AP: the pooled P(R) curve (one point per threshold, R = 0 points and repeated
+  recalls dropped) is linearly interpolated at R = 0, 0.01, ..., 1; points
+  outside the curve's recall range are dropped and the sum is divided by 100.
+
+The one-to-one matching: BSDS solves a min-cost assignment whose outlier cost
+(100 x the radius) makes it a maximum-cardinality matching with a distance
+tie-break. Only the number of matches enters the counts, so the ``'scipy'``
+backend computes a maximum-cardinality matching (Hopcroft-Karp on the graph of
+pairs within the radius) directly; the ``'pyedgeeval'`` backend calls pyEdgeEval's
+Cython port of the BSDS C++ code. They agree except in the rare cases where the
+BSDS solver's sparse random outlier graph returns a smaller matching.
+"""
+import math
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+try:
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import maximum_bipartite_matching
+    from scipy.spatial import cKDTree
+except ImportError:  # pragma: no cover - scipy is a runtime requirement
+    cKDTree = None
+
+EDGE_MAX_DIST = dict(pascal_context=0.0075, nyud_v2=0.011)
+
+# ---------------------------------------------------------------------------
+# Thresholds
+# ---------------------------------------------------------------------------
+
+
+def edge_thresholds(thresholds: Union[int, Sequence[float]] = 99) -> np.ndarray:
+    """BSDS threshold convention.
+
+    An int K gives K evenly spaced thresholds strictly inside (0, 1):
+    ``linspace(1/(K+1), 1 - 1/(K+1), K)`` (K = 99 gives 0.01 ... 0.99, the
+    BSDS/edgesEval default). A sequence is used as given (sorted ascending).
+    """
+    if isinstance(thresholds, (int, np.integer)):
+        k = int(thresholds)
+        if k < 1:
+            raise ValueError(f'edge thresholds: need at least 1, got {k}')
+        return np.linspace(1.0 / (k + 1), 1.0 - 1.0 / (k + 1), k)
+    th = np.sort(np.asarray(list(thresholds), dtype=np.float64))
+    if th.ndim != 1 or th.size == 0:
+        raise ValueError(f'edge thresholds must be an int or a non-empty list, '
+                         f'got {thresholds!r}')
+    return th
+
+
+# ---------------------------------------------------------------------------
+# Thinning (MATLAB bwmorph 'thin', Inf), vectorised over a stack of maps
+# ---------------------------------------------------------------------------
+
+# 3x3 neighbourhood code: bit (dy + 1) * 3 + (dx + 1) for offset (dy, dx).
+_OFFSETS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+
+
+def _thin_luts() -> Tuple[np.ndarray, np.ndarray]:
+    """Keep-tables of the two sub-iterations of the thinning of Lam, Lee and
+    Suen (1992), the algorithm MATLAB's ``bwmorph(.., 'thin')`` documents.
+
+    With neighbours x1..x8 counter-clockwise from east, a foreground pixel is
+    deleted in sub-iteration 1 when G1, G2 and G3 hold, in sub-iteration 2 when
+    G1, G2 and G3' hold:
+      G1: X_H = sum_i [x_{2i-1} = 0 and (x_{2i} = 1 or x_{2i+1} = 1)] = 1;
+      G2: 2 <= min(n1, n2) <= 3 with n1 = sum_k (x_{2k-1} or x_{2k}),
+          n2 = sum_k (x_{2k} or x_{2k+1});
+      G3: (x2 or x3 or not x8) and x1 = 0;  G3': (x6 or x7 or not x4) and x5 = 0.
+    """
+    codes = np.arange(512)
+    bit = {off: (codes >> i) & 1 for i, off in enumerate(_OFFSETS)}
+    # x1..x8: E, NE, N, NW, W, SW, S, SE (row index grows downwards)
+    x = [None,
+         bit[(0, 1)], bit[(-1, 1)], bit[(-1, 0)], bit[(-1, -1)],
+         bit[(0, -1)], bit[(1, -1)], bit[(1, 0)], bit[(1, 1)]]
+    x.append(x[1])  # x9 = x1
+    centre = bit[(0, 0)].astype(bool)
+    xh = sum(((x[2 * i - 1] == 0) & ((x[2 * i] == 1) | (x[2 * i + 1] == 1)))
+             for i in range(1, 5))
+    n1 = sum((x[2 * k - 1] | x[2 * k]) for k in range(1, 5))
+    n2 = sum((x[2 * k] | x[2 * k + 1]) for k in range(1, 5))
+    mn = np.minimum(n1, n2)
+    g12 = (xh == 1) & (mn >= 2) & (mn <= 3)
+    g3 = ((x[2] | x[3] | (1 - x[8])) & x[1]) == 0
+    g3p = ((x[6] | x[7] | (1 - x[4])) & x[5]) == 0
+    keep1 = centre & ~(g12 & g3)
+    keep2 = centre & ~(g12 & g3p)
+    return keep1, keep2
+
+
+_KEEP1, _KEEP2 = _thin_luts()
+
+
+def _dedupe(idx: np.ndarray, stamp: np.ndarray) -> np.ndarray:
+    """Unique values of ``idx`` in O(len) (no sort), using a scratch array."""
+    order = np.arange(idx.size, dtype=stamp.dtype)
+    stamp[idx] = order
+    return idx[stamp[idx] == order]
+
+
+def bwmorph_thin(bw: np.ndarray,
+                 max_iter: Optional[int] = None,
+                 chunk: int = 16) -> np.ndarray:
+    """Thin binary maps to one-pixel-wide curves (MATLAB ``bwmorph(bw,'thin',n)``).
+
+    Works on a stack [..., H, W] (``chunk`` maps at a time). Only pixels whose
+    3x3 neighbourhood changed since a sub-iteration last examined them are
+    examined again (a pixel's fate depends on its neighbourhood only), so the
+    cost follows the number of foreground pixels and deletions, not
+    H x W x iterations.
+
+    Args:
+        bw: boolean (or 0/1) array [..., H, W]; outside the map counts as 0.
+        max_iter: number of full iterations (None = until nothing changes).
+        chunk: maps processed together (bounds the scratch memory).
+
+    Returns:
+        bool array of the same shape.
+    """
+    bw = np.asarray(bw)
+    if bw.ndim < 2:
+        raise ValueError(f'bwmorph_thin needs [..., H, W] maps, got shape {bw.shape}')
+    shape = bw.shape
+    h, w = shape[-2:]
+    stack = bw.reshape(-1, h, w)
+    out = np.zeros(stack.shape, dtype=bool)
+    for s in range(0, stack.shape[0], max(1, int(chunk))):
+        out[s:s + chunk] = _thin_stack(stack[s:s + chunk] != 0, max_iter)
+    return out.reshape(shape)
+
+
+def _thin_stack(stack: np.ndarray, max_iter: Optional[int]) -> np.ndarray:
+    n, h, w = stack.shape
+    pad = np.zeros((n, h + 2, w + 2), dtype=np.uint16)
+    pad[:, 1:-1, 1:-1] = stack
+    flat = pad.reshape(-1)
+    wp = w + 2
+    offs = [dy * wp + dx for dy, dx in _OFFSETS]
+    idx_t = np.int32 if flat.size < 2**31 - 1 else np.int64
+    offs = [idx_t(o) for o in offs]
+    stamp = np.empty(flat.size, dtype=idx_t)
+    fg = np.flatnonzero(flat).astype(idx_t)
+    pending = [fg, fg]  # pixels to examine in sub-iteration 1 and 2
+    luts = (_KEEP1, _KEEP2)
+    it = 0
+    while max_iter is None or it < max_iter:
+        changed = False
+        for sub in (0, 1):
+            cand = pending[sub]
+            if cand.size == 0:
+                continue
+            code = np.zeros(cand.size, dtype=np.uint16)
+            for i, off in enumerate(offs):
+                code |= flat[cand + off] << i
+            delete = cand[~luts[sub][code]]
+            pending[sub] = cand[:0]
+            if delete.size == 0:
+                continue
+            changed = True
+            flat[delete] = 0  # simultaneous deletion
+            near = _dedupe(
+                np.concatenate([delete + off for off in offs]), stamp)
+            near = near[flat[near] != 0]
+            pending[sub] = near
+            other = 1 - sub
+            pending[other] = _dedupe(np.concatenate([pending[other], near]),
+                                     stamp)
+        it += 1
+        if not changed:
+            break
+    return pad[:, 1:-1, 1:-1] != 0
+
+
+# ---------------------------------------------------------------------------
+# One-to-one matching
+# ---------------------------------------------------------------------------
+
+
+def _pyedgeeval_available() -> bool:
+    try:
+        from pyEdgeEval._lib import correspond_pixels  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+def resolve_backend(backend: str) -> str:
+    if backend not in ('auto', 'pyedgeeval', 'scipy'):
+        raise ValueError(f"edge matching backend must be 'auto', 'pyedgeeval' or "
+                         f"'scipy', got {backend!r}")
+    if backend == 'auto':
+        return 'pyedgeeval' if _pyedgeeval_available() else 'scipy'
+    if backend == 'pyedgeeval' and not _pyedgeeval_available():
+        raise ImportError("edge matching backend 'pyedgeeval' needs the pyEdgeEval "
+                          'package (pip install pyEdgeEval==0.2.8); or use '
+                          "backend='scipy'")
+    return backend
+
+
+def match_count(pred: np.ndarray,
+                gt: np.ndarray,
+                max_dist: float,
+                backend: str = 'scipy') -> int:
+    """Number of one-to-one matches between the pixels of two binary maps.
+
+    Args:
+        pred, gt: binary maps [H, W].
+        max_dist: allowed distance as a fraction of the image diagonal.
+        backend: 'scipy' (exact maximum cardinality matching, default, ~6x
+            faster), 'pyedgeeval' (BSDS correspondPixels) or 'auto' (pyedgeeval
+            when installed, else scipy).
+    """
+    pred = np.asarray(pred) != 0
+    gt = np.asarray(gt) != 0
+    if pred.shape != gt.shape or pred.ndim != 2:
+        raise ValueError(f'edge maps must be 2-D and equal in shape, got '
+                         f'{pred.shape} and {gt.shape}')
+    if not pred.any() or not gt.any():
+        return 0
+    backend = resolve_backend(backend)
+    h, w = pred.shape
+    if backend == 'pyedgeeval':
+        from pyEdgeEval._lib import correspond_pixels
+        m1, _, _, _ = correspond_pixels(pred, gt, max_dist=max_dist)
+        return int((m1 > 0).sum())
+    radius = max_dist * math.sqrt(h * h + w * w)
+    p_pts = np.argwhere(pred)
+    g_pts = np.argwhere(gt)
+    tp, tg = cKDTree(p_pts), cKDTree(g_pts)
+    # inclusive radius (BSDS allows d^2 <= r^2); a tiny slack absorbs rounding.
+    pairs = tp.sparse_distance_matrix(tg, radius * (1 + 1e-12) + 1e-12,
+                                      output_type='coo_matrix')
+    if pairs.nnz == 0:
+        return 0
+    graph = csr_matrix((np.ones(pairs.nnz, dtype=np.int8), (pairs.row, pairs.col)),
+                       shape=(len(p_pts), len(g_pts)))
+    match = maximum_bipartite_matching(graph, perm_type='column')
+    return int((match >= 0).sum())
+
+
+# ---------------------------------------------------------------------------
+# Per-image counts and data-set scores
+# ---------------------------------------------------------------------------
+
+
+def edge_pr_counts(prob: np.ndarray,
+                   gt: np.ndarray,
+                   thresholds: Union[int, Sequence[float]] = 99,
+                   max_dist: float = 0.0075,
+                   thin: bool = True,
+                   ignore_index: int = 255,
+                   backend: str = 'scipy') -> Dict[str, np.ndarray]:
+    """BSDS counts of one image at every threshold.
+
+    Args:
+        prob: edge probability [H, W] (or [1, H, W]) in [0, 1].
+        gt: edge label of the same size: 1 = edge, 0 = no edge, ``ignore_index``
+            = ignored (neither label nor prediction).
+        thresholds: int K (BSDS spacing) or explicit thresholds.
+        max_dist: matching radius as a fraction of the image diagonal
+            (0.0075 PASCAL-Context, 0.011 NYUD-v2).
+        thin: thin each binarised map first (BSDS protocol).
+        backend: see :func:`match_count`.
+
+    Returns:
+        dict of int64 [K] arrays ``cntR``, ``sumR``, ``cntP``, ``sumP``.
+    """
+    prob = np.asarray(prob, dtype=np.float64)
+    gt = np.asarray(gt)
+    if prob.ndim == 3 and prob.shape[0] == 1:
+        prob = prob[0]
+    if gt.ndim == 3 and gt.shape[0] == 1:
+        gt = gt[0]
+    if prob.shape != gt.shape or prob.ndim != 2:
+        raise ValueError(f'edge prediction shape {prob.shape} and label shape '
+                         f'{gt.shape} must be equal [H, W] maps')
+    th = edge_thresholds(thresholds)
+    ignore = gt == ignore_index
+    gt_edge = (gt != 0) & ~ignore
+    prob = np.where(ignore, -np.inf, prob)  # never predicted
+    # [K, H, W] binarised maps, thinned all at once.
+    bins = prob[None] >= np.maximum(th, np.finfo(np.float64).eps)[:, None, None]
+    if thin:
+        bins = bwmorph_thin(bins)
+    k = len(th)
+    sum_p = bins.reshape(k, -1).sum(1).astype(np.int64)
+    sum_r = np.full(k, int(gt_edge.sum()), dtype=np.int64)
+    cnt = np.zeros(k, dtype=np.int64)
+    prev = None
+    for j in range(k):
+        if sum_p[j] == 0 or sum_r[j] == 0:
+            cnt[j] = 0
+        elif prev is not None and sum_p[j] == sum_p[prev] and np.array_equal(
+                bins[j], bins[prev]):
+            cnt[j] = cnt[prev]  # same map as the previous threshold
+        else:
+            cnt[j] = match_count(bins[j], gt_edge, max_dist, backend)
+        prev = j
+    # one-to-one matching: matched label pixels == matched predicted pixels
+    return dict(cntR=cnt.copy(), sumR=sum_r, cntP=cnt, sumP=sum_p)
+
+
+def _rpf(cnt_r, sum_r, cnt_p, sum_p):
+    cnt_r, sum_r = np.asarray(cnt_r, np.float64), np.asarray(sum_r, np.float64)
+    cnt_p, sum_p = np.asarray(cnt_p, np.float64), np.asarray(sum_p, np.float64)
+    r = cnt_r / np.maximum(sum_r, 1)  # 0 where there is nothing to recall
+    p = cnt_p / np.maximum(sum_p, 1)
+    f = _fmeasure(p, r)
+    return r, p, f
+
+
+def _fmeasure(p, r):
+    p, r = np.asarray(p, np.float64), np.asarray(r, np.float64)
+    den = p + r
+    return np.divide(2 * p * r, den, out=np.zeros_like(den), where=den > 0)
+
+
+def _best_interpolated(th, r, p):
+    """BSDS ``findBestRPF``: best F on the segments between thresholds."""
+    if len(th) == 1:
+        return float(th[0]), float(r[0]), float(p[0]), float(_fmeasure(p, r)[0])
+    a = np.linspace(0, 1, 100)[None, :]
+    b = 1 - a
+    rj = r[1:, None] * a + r[:-1, None] * b
+    pj = p[1:, None] * a + p[:-1, None] * b
+    tj = th[1:, None] * a + th[:-1, None] * b
+    fj = _fmeasure(pj, rj)
+    idx = np.unravel_index(int(np.argmax(fj)), fj.shape)
+    return float(tj[idx]), float(rj[idx]), float(pj[idx]), float(fj[idx])
+
+
+def edge_scores(cnt_r: np.ndarray,
+                sum_r: np.ndarray,
+                cnt_p: np.ndarray,
+                sum_p: np.ndarray,
+                thresholds: Union[int, Sequence[float]] = 99
+                ) -> Dict[str, float]:
+    """odsF, oisF and AP (fractions) from per-image counts [N, K].
+
+    See the module docstring for the exact definitions.
+    """
+    th = edge_thresholds(thresholds)
+    cnt_r, sum_r = np.atleast_2d(cnt_r), np.atleast_2d(sum_r)
+    cnt_p, sum_p = np.atleast_2d(cnt_p), np.atleast_2d(sum_p)
+    if cnt_r.shape[-1] != len(th):
+        raise ValueError(f'edge counts have {cnt_r.shape[-1]} thresholds but '
+                         f'{len(th)} thresholds were given')
+    if cnt_r.shape[0] == 0:
+        return dict(odsF=float('nan'), oisF=float('nan'), AP=float('nan'),
+                    ods_threshold=float('nan'))
+    # ODS
+    r, p, _ = _rpf(cnt_r.sum(0), sum_r.sum(0), cnt_p.sum(0), sum_p.sum(0))
+    ods_t, _, _, ods_f = _best_interpolated(th, r, p)
+    # OIS: each image at its best discrete threshold (first maximum)
+    _, _, f_img = _rpf(cnt_r, sum_r, cnt_p, sum_p)
+    best = np.argmax(f_img, axis=1)
+    rows = np.arange(cnt_r.shape[0])
+    _, _, ois_f = _rpf(cnt_r[rows, best].sum(), sum_r[rows, best].sum(),
+                       cnt_p[rows, best].sum(), sum_p[rows, best].sum())
+    # AP
+    ap = average_precision(r, p)
+    return dict(odsF=float(ods_f), oisF=float(ois_f), AP=float(ap),
+                ods_threshold=float(ods_t))
+
+
+def average_precision(recall: np.ndarray, precision: np.ndarray) -> float:
+    """BSDS area under the P(R) curve (see module docstring)."""
+    recall = np.asarray(recall, np.float64)
+    precision = np.asarray(precision, np.float64)
+    keep = recall > 0
+    recall, precision = recall[keep], precision[keep]
+    if recall.size == 0:
+        return 0.0
+    uniq, first = np.unique(recall, return_index=True)
+    if uniq.size < 2:
+        return 0.0
+    grid = np.linspace(0, 1, 101)
+    inside = (grid >= uniq[0]) & (grid <= uniq[-1])
+    vals = np.interp(grid[inside], uniq, precision[first])
+    return float(vals.sum() / 100.0)
