@@ -9,6 +9,13 @@
 --out FILE.pkl  the raw predictions through MMEngine's DumpResults.
 --show-dir DIR  one panel per image (image, every task's label and prediction) as
                 DIR/<image>.png.
+
+Output folders (--out DIR, --show-dir) must be new, empty or written by mmdmtl
+before; an existing --out FILE.pkl needs --overwrite. The checkpoint must fit the
+model exactly (CheckpointMismatchError with the report otherwise);
+--allow-partial accepts missing/unexpected/other-shape entries (they keep their
+initialisation, a warning lists them). User errors are one line on stderr and exit
+status 1; --debug (or MMDMTL_DEBUG=1) shows the traceback.
 """
 import argparse
 import json
@@ -37,6 +44,14 @@ def parse_args(argv=None):
         '--show-dir', help='directory for the prediction panels (PNG)')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='seconds a shown window stays')
+    parser.add_argument(
+        '--allow-partial', action='store_true',
+        help='accept a checkpoint that fills the model only partly (missing, '
+        'unexpected or other-shape entries keep their initialisation); default: '
+        'the checkpoint must match the model exactly')
+    parser.add_argument(
+        '--overwrite', action='store_true',
+        help='replace an existing --out FILE.pkl')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -67,12 +82,40 @@ def _add_metric(cfg, metric: dict) -> None:
         cfg.test_evaluator = [ev, metric]
 
 
+def _checkpoint_policy(cfg, allow_partial: bool) -> None:
+    """One policy for test.py, the inferencer and the demo: the checkpoint must
+    match exactly unless ``--allow-partial``."""
+    policy = (dict(strict_load=False, allow_shape_mismatch=True,
+                   min_matched_ratio=0.0) if allow_partial else
+              dict(strict_load=True))
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    found = False
+    for hook in hooks:
+        if isinstance(hook, dict) and str(hook.get('type', '')).split(
+                '.')[-1] == 'CheckpointCheckHook':
+            hook.update(policy)
+            found = True
+    if not found:
+        hooks.append(dict(type='CheckpointCheckHook', **policy))
+    cfg.custom_hooks = hooks
+
+
 def build_test_cfg(args) -> Config:
     from mmdmtl.engine import setup_distributed
 
-    for path, what in ((args.config, 'config'), (args.checkpoint, 'checkpoint')):
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'{what} file not found: {path}')
+    from mmdmtl.utils.cli import check_checkpoint_arg, check_config_arg
+    from mmdmtl.utils.safe_output import check_output_dir, check_output_file
+
+    check_config_arg(args.config, 'config')
+    check_checkpoint_arg(args.checkpoint, 'checkpoint')
+    # Output folders are checked before anything is built (the hooks claim them).
+    if args.show_dir:
+        check_output_dir(args.show_dir, '--show-dir')
+    if args.out:
+        if args.out.endswith(('.pkl', '.pickle')):
+            check_output_file(args.out, '--out', args.overwrite)
+        else:
+            check_output_dir(args.out, '--out')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
@@ -84,6 +127,7 @@ def build_test_cfg(args) -> Config:
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
     cfg.resume = False
+    _checkpoint_policy(cfg, args.allow_partial)
 
     if args.show or args.show_dir:
         hooks = cfg.setdefault('default_hooks', ConfigDict())
@@ -124,7 +168,8 @@ def main(argv=None):
     metrics = runner.test()
 
     if args.out and not args.out.endswith(('.pkl', '.pickle')) and runner.rank == 0:
-        os.makedirs(args.out, exist_ok=True)
+        from mmdmtl.utils.safe_output import claim_output_dir
+        claim_output_dir(args.out, 'tools/test.py', '--out')
         with open(osp.join(args.out, 'metrics.json'), 'w') as f:
             json.dump({k: float(v) if isinstance(v, (int, float)) else str(v)
                        for k, v in (metrics or {}).items()}, f, indent=2)
@@ -133,4 +178,5 @@ def main(argv=None):
 
 if __name__ == '__main__':
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-    main()
+    from mmdmtl.utils.cli import run_tool
+    run_tool(main)

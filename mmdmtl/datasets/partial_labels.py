@@ -173,8 +173,15 @@ def matrix_to_mapping(matrix: np.ndarray, image_ids: Sequence[str],
 
 
 def write_split_file(path: str, matrix: np.ndarray, image_ids: Sequence[str],
-                     tasks: Sequence[str]) -> None:
-    """Write a label matrix in the format given by ``path``'s extension."""
+                     tasks: Sequence[str], overwrite: bool = False) -> None:
+    """Write a label matrix in the format given by ``path``'s extension.
+
+    An existing ``path`` is refused (``OutputExistsError``) unless
+    ``overwrite=True``: a split file is data that mmdmtl cannot tell apart
+    from a published one.
+    """
+    from mmdmtl.utils.safe_output import check_output_file
+    check_output_file(path, 'split file', overwrite)
     tasks = check_task_names(tasks)
     matrix = np.asarray(matrix, dtype=bool)
     if matrix.shape != (len(image_ids), len(tasks)):

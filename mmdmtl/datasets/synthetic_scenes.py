@@ -38,7 +38,7 @@ import fcntl
 import json
 import os
 import os.path as osp
-import shutil
+import re
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -547,6 +547,34 @@ def synthetic_manifest(num_train: int, num_val: int, size: Sequence[int],
         seed=int(seed))
 
 
+def _is_synthetic_root(path: str) -> bool:
+    """Whether ``path`` holds a (complete or started) SyntheticScenes copy that
+    mmdmtl wrote: its manifest.json names this generator."""
+    try:
+        with open(osp.join(path, 'manifest.json')) as f:
+            return json.load(f).get('generator') == 'mmdmtl.SyntheticScenes'
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+_OWN_FILE = re.compile(r'^(train|val)_\d{6}\.(png|npy)$')
+
+
+def _remove_own_files(data_root: str) -> None:
+    """Delete only the files this generator writes (``{split}_{index}.png/npy``
+    in its sub-folders and ``gt_sets/{train,val}.txt``); anything else a user
+    put there stays."""
+    for sub in SUBDIRS:
+        d = osp.join(data_root, sub)
+        if not osp.isdir(d):
+            continue
+        for name in os.listdir(d):
+            own = (name in ('train.txt', 'val.txt') if sub == 'gt_sets' else
+                   bool(_OWN_FILE.match(name)))
+            if own:
+                os.remove(osp.join(d, name))
+
+
 def generate_synthetic_scenes(data_root: str,
                               num_train: int = 200,
                               num_val: int = 50,
@@ -557,13 +585,23 @@ def generate_synthetic_scenes(data_root: str,
     """Write the dataset to ``data_root`` unless the manifest there already
     matches these parameters. Returns True when it generated.
 
+    ``data_root`` must be absent, empty, or a folder mmdmtl wrote (its
+    ``manifest.json`` or the ``.mmdmtl_output.json`` marker): any other folder
+    (e.g. a real dataset in the same layout) raises ``OutputExistsError``
+    before anything is written. Regenerating replaces only the files the
+    generator writes.
+
     Safe to call from several processes at once (a file lock serialises them;
     the later ones find the manifest and return).
     """
+    from mmdmtl.utils.safe_output import claim_output_dir, check_output_dir
     if len(size) != 2 or min(size) < 8:
         raise ValueError(f'size must be (h, w) >= 8, got {size}')
     if num_train < 0 or num_val < 0:
         raise ValueError('num_train/num_val must be >= 0')
+    what = 'SyntheticScenes data_root'
+    # Checked before anything (even the lock file) is written into it.
+    check_output_dir(data_root, what, owned=_is_synthetic_root)
     os.makedirs(data_root, exist_ok=True)
     wanted = synthetic_manifest(num_train, num_val, size, seed)
     manifest_path = osp.join(data_root, 'manifest.json')
@@ -577,12 +615,15 @@ def generate_synthetic_scenes(data_root: str,
                             return False
                     except json.JSONDecodeError:
                         pass
-            # Remove only what this generator writes (never the whole root).
+            # Again under the lock (another process may have written since);
+            # then mark the folder as ours before the first data file.
+            claim_output_dir(data_root, 'mmdmtl.SyntheticScenes', what,
+                             owned=_is_synthetic_root)
             if osp.isfile(manifest_path):
                 os.remove(manifest_path)
+            _remove_own_files(data_root)
             for sub in SUBDIRS:
-                shutil.rmtree(osp.join(data_root, sub), ignore_errors=True)
-                os.makedirs(osp.join(data_root, sub))
+                os.makedirs(osp.join(data_root, sub), exist_ok=True)
             jobs = []
             chunk = 32
             for split, n in (('train', num_train), ('val', num_val)):

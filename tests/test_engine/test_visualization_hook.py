@@ -53,7 +53,9 @@ def test_test_panels_written_to_out_dir(tmp_path, images):
     hook.before_test(runner)
     hook.after_test_iter(runner, 0, {}, [_sample(images[0]), _sample(images[1])])
     hook.after_test_iter(runner, 1, {}, [_sample(images[2])])
-    files = sorted(p.name for p in (tmp_path / 'work' / 'panels').iterdir())
+    # (besides mmdmtl's hidden ownership marker .mmdmtl_output.json)
+    files = sorted(p.name for p in (tmp_path / 'work' / 'panels').iterdir()
+                   if not p.name.startswith('.'))
     assert files == ['img_0.png', 'img_1.png', 'img_2.png']
     panel = cv2.imread(str(tmp_path / 'work' / 'panels' / 'img_2.png'))[..., ::-1]
     # 2 rows (GT + pred) of 20 px tiles with 14 px captions; 4 columns of 30 px
@@ -70,7 +72,8 @@ def test_test_interval_and_max_samples(tmp_path, images):
     hook.before_test(runner)
     hook.after_test_iter(runner, 0, {}, [_sample(p) for p in images])
     # interval 2 picks samples 0 and 2, max_samples stops after the first
-    assert sorted(p.name for p in (tmp_path / 'abs').iterdir()) == ['img_0.png']
+    assert sorted(p.name for p in (tmp_path / 'abs').iterdir()
+                  if not p.name.startswith('.')) == ['img_0.png']
 
 
 def test_no_drawing_when_draw_false(tmp_path, images):
@@ -105,7 +108,8 @@ def test_prediction_save_hook(tmp_path, images):
     hook.before_test(runner)
     hook.after_test_iter(runner, 0, {}, [_sample(images[0])])
     root = tmp_path / 'work' / 'preds'
-    assert sorted(p.name for p in root.iterdir()) == ['depth', 'sal', 'semseg']
+    assert sorted(p.name for p in root.iterdir()
+                  if not p.name.startswith('.')) == ['depth', 'sal', 'semseg']
     sem = cv2.imread(str(root / 'semseg' / 'img_0.png'), cv2.IMREAD_UNCHANGED)
     assert sem.dtype == np.uint8 and sem[0, 0] == 0 and sem[0, -1] == 4
     depth = cv2.imread(str(root / 'depth' / 'img_0.png'), cv2.IMREAD_UNCHANGED)

@@ -136,3 +136,20 @@ def _no_epoch_sleep(monkeypatch):
 def dist():
     import types
     return types.SimpleNamespace(run=run_dist, workers=WORKERS, read_json=read_json)
+
+
+@pytest.fixture
+def load_tool():
+    """``load_tool('test.py')``: a script of tools/ as a module (``tools/test.py``
+    would clash with the stdlib's ``test`` package under its own name)."""
+    import importlib.util
+
+    def load(rel: str):
+        path = REPO_ROOT / 'tools' / rel
+        spec = importlib.util.spec_from_file_location(
+            'mmdmtl_tool_' + rel.replace('/', '_').replace('.py', ''), path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+
+    return load

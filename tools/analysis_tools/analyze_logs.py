@@ -151,6 +151,8 @@ def parse_args(argv=None):
     p.add_argument('--legend', nargs='+', default=[], help='one name per log')
     p.add_argument('--title', default='')
     p.add_argument('--out', default='curves.png', help='output PNG')
+    p.add_argument('--overwrite', action='store_true',
+                   help='replace --out if it exists (refused otherwise)')
     p.add_argument('--ncols', type=int, default=3)
     p = sub.add_parser('list_keys', help='print the keys a log holds')
     p.add_argument('logs', nargs='+')
@@ -162,6 +164,10 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     if args.cmd == 'plot_curve':
+        if osp.exists(args.out) and not args.overwrite:
+            raise FileExistsError(
+                f'--out {args.out} exists already; refusing to overwrite it '
+                '(pass --overwrite to replace it, or give another name)')
         out = plot_curve(args.logs, args.keys, args.legend, args.out, args.title,
                          args.ncols)
         print(f'curves written to {out}')
@@ -180,4 +186,6 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+    from mmdmtl.utils.cli import run_tool
+    sys.exit(run_tool(main))

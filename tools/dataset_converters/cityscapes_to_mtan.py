@@ -37,7 +37,11 @@ def convert(src: str, dst: str, split: str, size=(128, 256),
     if not images:
         raise FileNotFoundError(f'no leftImg8bit/{split}/*/*_leftImg8bit.png '
                                 f'under {src}')
+    from mmdmtl.utils.safe_output import claim_output_dir
     h, w = size
+    # dst/<split> must be new, empty or written by this converter before.
+    claim_output_dir(osp.join(dst, split), 'tools/dataset_converters/'
+                     'cityscapes_to_mtan.py', 'output folder')
     for sub in ('image', 'label_7', 'depth'):
         os.makedirs(osp.join(dst, split, sub), exist_ok=True)
     for i, path in enumerate(images):
@@ -65,7 +69,7 @@ def convert(src: str, dst: str, split: str, size=(128, 256),
     return len(images)
 
 
-def main():
+def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('src', help='Cityscapes root (leftImg8bit/, gtFine/, '
                    'optional disparity/)')
@@ -73,10 +77,11 @@ def main():
     p.add_argument('--split', default='train')
     p.add_argument('--size', type=int, nargs=2, default=(128, 256))
     p.add_argument('--disparity-scale', type=float, default=1.0)
-    a = p.parse_args()
+    a = p.parse_args(argv)
     n = convert(a.src, a.dst, a.split, tuple(a.size), a.disparity_scale)
     print(f'wrote {n} images to {osp.join(a.dst, a.split)}')
 
 
 if __name__ == '__main__':
-    main()
+    from mmdmtl.utils.cli import run_tool
+    run_tool(main)

@@ -10,7 +10,7 @@ import time
 from mmdmtl.datasets.synthetic_scenes import generate_synthetic_scenes
 
 
-def parse_args():
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('data_root', help='output folder')
     p.add_argument('--num-train', type=int, default=400)
@@ -22,11 +22,11 @@ def parse_args():
                    help='processes (0: generate in this one)')
     p.add_argument('--force', action='store_true',
                    help='regenerate even if the manifest matches')
-    return p.parse_args()
+    return p.parse_args(argv)
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     t0 = time.time()
     made = generate_synthetic_scenes(
         args.data_root,
@@ -48,4 +48,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    from mmdmtl.utils.cli import run_tool
+    run_tool(main)

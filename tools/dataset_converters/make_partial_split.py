@@ -69,7 +69,7 @@ def cmd_generate(args):
     tasks = check_task_names(args.tasks)
     ids = _ids(args)
     m = generate_label_matrix(len(ids), len(tasks), args.setting, args.seed)
-    write_split_file(args.out, m, ids, tasks)
+    write_split_file(args.out, m, ids, tasks, overwrite=args.overwrite)
     print(f'{args.out}: {len(ids)} images, {split_summary(m, tasks)}')
 
 
@@ -81,7 +81,7 @@ def cmd_convert(args):
     if missing:
         sys.exit(f'{args.src} has no column(s) {missing}')
     m = m[:, [cols.index(t) for t in out_cols]]
-    write_split_file(args.out, m, ids, out_cols)
+    write_split_file(args.out, m, ids, out_cols, overwrite=args.overwrite)
     print(f'{args.src} -> {args.out}: {len(ids)} images, '
           f'{split_summary(m, out_cols)}')
 
@@ -110,10 +110,14 @@ def main(argv=None):
     g.add_argument('--setting', required=True, choices=LABEL_SETTINGS)
     g.add_argument('--seed', type=int, default=0)
     g.add_argument('--out', required=True, help='.json, .npy or .pth')
+    g.add_argument('--overwrite', action='store_true',
+                   help='replace --out if it exists (refused otherwise)')
     c = sub.add_parser('convert', help='convert between formats')
     common(c)
     c.add_argument('src')
     c.add_argument('--out', required=True)
+    c.add_argument('--overwrite', action='store_true',
+                   help='replace --out if it exists (refused otherwise)')
     i = sub.add_parser('info', help='per-task counts')
     common(i)
     i.add_argument('src')
@@ -123,4 +127,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from mmdmtl.utils.cli import run_tool
+    run_tool(main)

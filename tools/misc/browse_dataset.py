@@ -6,7 +6,6 @@ Example:
         --out-dir work_dirs/browse --num 8 --split train
 """
 import argparse
-import os
 import os.path as osp
 
 import cv2
@@ -20,17 +19,18 @@ LOAD_ONLY = [
 ]
 
 
-def parse_args():
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('config')
-    p.add_argument('--out-dir', default='work_dirs/browse_dataset')
+    p.add_argument('--out-dir', default='work_dirs/browse_dataset',
+                   help='output folder: new, empty, or written by mmdmtl before')
     p.add_argument('--split', choices=['train', 'val', 'test'],
                    default='train')
     p.add_argument('--num', type=int, default=10, help='samples to write')
     p.add_argument('--no-aug', action='store_true',
                    help='load only (skip the augmentations of the config)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
-    return p.parse_args()
+    return p.parse_args(argv)
 
 
 def _label(img, text):
@@ -94,8 +94,13 @@ def make_panel(inputs, sample, meta: dict, tasks) -> np.ndarray:
     return np.concatenate(tiles, axis=1)
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
+    from mmdmtl.utils.cli import check_config_arg
+    from mmdmtl.utils.safe_output import check_output_dir, claim_output_dir
+    check_config_arg(args.config)
+    # refuse a folder of someone else's files before building anything
+    check_output_dir(args.out_dir, '--out-dir')
     from mmdmtl.registry import DATASETS
     from mmdmtl.utils import register_all_modules
     register_all_modules()
@@ -107,7 +112,7 @@ def main():
         ds_cfg['pipeline'] = LOAD_ONLY
     dataset = DATASETS.build(ds_cfg)
     meta = dataset.metainfo
-    os.makedirs(args.out_dir, exist_ok=True)
+    claim_output_dir(args.out_dir, 'tools/misc/browse_dataset.py', '--out-dir')
     for i in range(min(args.num, len(dataset))):
         item = dataset[i]
         sample = item['data_samples']
@@ -119,4 +124,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    from mmdmtl.utils.cli import run_tool
+    run_tool(main)

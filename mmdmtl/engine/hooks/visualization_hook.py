@@ -1,5 +1,4 @@
 """Hooks that draw (and optionally save) the multi-task predictions of val/test."""
-import os
 import os.path as osp
 from typing import Optional, Sequence
 
@@ -9,6 +8,7 @@ from mmengine.visualization import Visualizer
 
 from mmdmtl.registry import HOOKS
 from mmdmtl.structures import check_task_names
+from mmdmtl.utils.safe_output import claim_output_dir
 
 
 def _image_stem(data_sample, fallback: str) -> str:
@@ -97,7 +97,9 @@ class MultiTaskVisualizationHook(Hook):
         if self.draw and self.out_dir is not None:
             self._resolved_out = (self.out_dir if osp.isabs(self.out_dir) else
                                   osp.join(runner.work_dir, self.out_dir))
-            os.makedirs(self._resolved_out, exist_ok=True)
+            # never into a folder of files mmdmtl did not write
+            claim_output_dir(self._resolved_out, 'MultiTaskVisualizationHook',
+                             'panel folder (--show-dir / out_dir)')
 
     def after_val_iter(self,
                        runner: Runner,
@@ -162,7 +164,8 @@ class MultiTaskPredictionSaveHook(Hook):
         self._index = 0
         self._resolved = (self.out_dir if osp.isabs(self.out_dir) else osp.join(
             runner.work_dir, self.out_dir))
-        os.makedirs(self._resolved, exist_ok=True)
+        claim_output_dir(self._resolved, 'MultiTaskPredictionSaveHook',
+                         'prediction folder (--out / out_dir)')
 
     def after_test_iter(self,
                         runner: Runner,
