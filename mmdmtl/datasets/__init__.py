@@ -1,6 +1,7 @@
 from .cityscapes import CityscapesPartialDataset
 from .file_io import DataFileError
 from .multi_task_dataset import MultiTaskDataset
+from .multi_task_folder import MultiTaskFolderDataset
 from .nyud_v2 import NYUDv2MTDataset, NYUDv2PartialDataset
 from .partial_labels import (LABEL_SETTINGS, generate_label_matrix,
                              read_split_file, write_split_file)
@@ -11,7 +12,8 @@ from .synthetic_scenes import (SyntheticScenesDataset,
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
-    'MultiTaskDataset', 'PascalContextMTDataset', 'NYUDv2MTDataset',
+    'MultiTaskDataset', 'MultiTaskFolderDataset', 'PascalContextMTDataset',
+    'NYUDv2MTDataset',
     'NYUDv2PartialDataset', 'CityscapesPartialDataset',
     'SyntheticScenesDataset', 'generate_synthetic_scenes',
     'PartialLabelSampler', 'DataFileError', 'LABEL_SETTINGS',

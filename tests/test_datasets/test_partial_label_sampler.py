@@ -133,3 +133,80 @@ def _check_ranks(mode, r0, r1):
         for r in (r0, r1):
             b = np.array(r[0]).reshape(-1, 5)
             assert all(m[x].any(0).all() for x in b)
+
+
+# ----------------------------------------------------------- infinite mode
+@pytest.mark.parametrize('mode', ['random', 'cover_tasks'])
+def test_infinite_is_the_finite_epochs_concatenated(mode):
+    import itertools
+    ds = _one_label(23, 3, seed=2)
+    finite = PartialLabelSampler(ds, batch_size=4, mode=mode, seed=1)
+    expected = []
+    for epoch in range(4):
+        finite.set_epoch(epoch)
+        expected += list(finite)
+    inf = PartialLabelSampler(ds, batch_size=4, mode=mode, seed=1, infinite=True)
+    got = list(itertools.islice(iter(inf), len(expected)))
+    assert got == expected
+    assert inf.epoch == 3 or inf.epoch == 4
+    if mode == 'cover_tasks':
+        batches = np.asarray(got).reshape(-1, 4)
+        assert all(ds.label_matrix[b].any(0).all() for b in batches)
+
+
+def test_infinite_state_resumes_mid_pass():
+    import itertools
+    ds = _one_label(10, 2)
+    a = PartialLabelSampler(ds, batch_size=2, mode='cover_tasks', seed=0,
+                            infinite=True)
+    it = iter(a)
+    head = list(itertools.islice(it, 26))  # 2 passes + 6
+    state = a.state_dict()
+    assert state['epoch'] == 2 and state['num_consumed'] == 6
+    assert state['infinite'] is True
+    tail = list(itertools.islice(it, 14))
+    b = PartialLabelSampler(ds, batch_size=2, mode='cover_tasks', seed=9,
+                            infinite=True)
+    b.load_state_dict(state)
+    assert list(itertools.islice(iter(b), 14)) == tail
+    assert len(head) == 26
+
+
+# --------------------------------------------------- through dataset wrappers
+def _folder_cfg(root, tasks, setting='one_label'):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from test_multi_task_folder import META, PIPELINE
+    return dict(type='MultiTaskFolderDataset', data_root=root, tasks=tasks,
+                metainfo=META, label_setting=setting, pipeline=PIPELINE)
+
+
+def test_label_matrix_through_repeat_and_concat_datasets(tmp_path):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from test_multi_task_folder import _write_folders
+
+    from mmdmtl.datasets.samplers.partial_label_sampler import \
+        dataset_label_matrix
+    from mmdmtl.registry import DATASETS
+    root = _write_folders(tmp_path, ids=[str(i) for i in range(6)])
+    a = _folder_cfg(root, dict(semseg='seg', depth='depth'))
+    b = _folder_cfg(root, dict(depth='depth', sal='sal'), 'full')
+    rep = DATASETS.build(dict(type='RepeatDataset', times=3, dataset=a))
+    m, tasks = dataset_label_matrix(rep)
+    assert tasks == ('semseg', 'depth') and m.shape == (18, 2)
+    np.testing.assert_array_equal(m[6:12], rep.dataset.label_matrix)
+    s = PartialLabelSampler(rep, batch_size=2, mode='cover_tasks', seed=0)
+    idx = list(s)
+    assert len(idx) == 18 and sorted(set(idx)) == list(range(18))
+    assert all(m[bt].any(0).all() for bt in np.asarray(idx).reshape(-1, 2))
+    # datasets with different tasks: the union, False where a dataset lacks one
+    cat = DATASETS.build(dict(type='ConcatDataset', datasets=[a, b],
+                              ignore_keys=['tasks', 'task_classes', 'label_setting',
+                                           'task_files']))
+    m, tasks = dataset_label_matrix(cat)
+    assert tasks == ('semseg', 'sal', 'depth') and m.shape == (12, 3)
+    np.testing.assert_array_equal(m[:6, 1], False)
+    np.testing.assert_array_equal(m[6:], np.tile([False, True, True], (6, 1)))
+    assert len(PartialLabelSampler(cat, batch_size=2, mode='cover_tasks',
+                                   seed=0, infinite=True)) == 12
+    with pytest.raises(TypeError, match='needs a dataset with a label_matrix'):
+        PartialLabelSampler(list(range(4)), batch_size=2, mode='cover_tasks')

@@ -100,3 +100,45 @@ def test_load_from_does_not_restore_streams(tmp_path, toy):
     assert runner.iter == 2
     hook = [h for h in runner.hooks if type(h).__name__ == 'ExactResumeHook'][0]
     assert hook._loaded is None
+
+
+class _LabelledToy:
+    """The toy dataset with a label matrix (two tasks, one label per sample)."""
+
+    def __new__(cls, toy, n=5):
+        ds = toy.ToyDataset(n=n)
+        ds.label_matrix = np.eye(2, dtype=bool)[np.arange(n) % 2]
+        ds.tasks = ('semseg', 'depth')
+        return ds
+
+
+def test_infinite_partial_label_sampler_resumes_exactly(tmp_path, toy):
+    """Infinite PartialLabelSampler (cover_tasks): the loader never restarts over
+    8 iterations of 2 on 5 samples (6 per pass: >2 passes), and a resume from iteration 4
+    repeats the uninterrupted run exactly."""
+    sampler = dict(type='PartialLabelSampler', mode='cover_tasks', batch_size=2,
+                   infinite=True, seed=5)
+
+    def run(work_dir, resume_from=None):
+        runner = toy.build_runner(
+            work_dir, max_iters=8, ckpt_interval=4, val_interval=0,
+            custom_hooks=HOOK, resume=resume_from is not None,
+            load_from=resume_from, sampler=sampler,
+            dataset=_LabelledToy(toy))
+        runner.train()
+        s = runner.train_dataloader.sampler
+        losses = runner.message_hub.get_scalar('train/loss')._log_history
+        return ({k: v.clone() for k, v in runner.model.state_dict().items()},
+                np.asarray(losses), s, runner)
+
+    full_w, full_losses, s, runner = run(tmp_path / 'full')
+    assert s.infinite and s.epoch >= 2  # passes advanced inside one iterator
+    # MMEngine never restarted the loader (its restart count stays 0)
+    assert runner.train_loop.dataloader_iterator._epoch == 0
+    ckpt = torch.load(str(tmp_path / 'full' / 'iter_4.pth'), map_location='cpu',
+                      weights_only=True)
+    assert ckpt['sampler_state']['infinite'] is True
+    res_w, res_losses, _, _ = run(tmp_path / 'resumed',
+                                  str(tmp_path / 'full' / 'iter_4.pth'))
+    assert _same(full_w, res_w)
+    np.testing.assert_array_equal(full_losses, res_losses)

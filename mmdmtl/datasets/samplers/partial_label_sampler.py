@@ -1,7 +1,7 @@
 """``PartialLabelSampler``: DDP-correct sampler that can make every batch hold a
 label for every task."""
 import math
-from typing import Iterator, List, Optional, Sized
+from typing import Iterator, List, Optional, Sized, Tuple
 
 import numpy as np
 from mmengine.dist import get_dist_info, sync_random_seed
@@ -10,13 +10,55 @@ from torch.utils.data import Sampler
 from mmdmtl.registry import DATA_SAMPLERS
 
 
-def _label_matrix(dataset) -> np.ndarray:
+def dataset_label_matrix(dataset) -> Tuple[np.ndarray, Tuple[str, ...]]:
+    """The bool label matrix [len(dataset), T] of ``dataset`` and its task names.
+
+    Passes through the dataset wrappers: MMEngine's ``RepeatDataset`` (rows
+    tiled), ``ConcatDataset`` (rows stacked; datasets with different tasks get
+    the union of the tasks, in task-table order, False where a dataset lacks a
+    task), ``ClassBalancedDataset`` (its repeat indices) and torch's
+    ``Subset``/``ConcatDataset``.
+    """
+    full_init = getattr(dataset, 'full_init', None)
+    if callable(full_init):
+        full_init()  # lazy wrappers build their index tables here
     matrix = getattr(dataset, 'label_matrix', None)
-    if matrix is None:
-        raise TypeError(
-            f"PartialLabelSampler(mode='cover_tasks') needs a dataset with a "
-            f'label_matrix (a MultiTaskDataset), got {type(dataset).__name__}')
-    return np.asarray(matrix, dtype=bool)
+    if matrix is not None:
+        tasks = tuple(getattr(dataset, 'tasks', None) or
+                      range(np.asarray(matrix).shape[1]))
+        return np.asarray(matrix, dtype=bool), tasks
+    if hasattr(dataset, 'times') and hasattr(dataset, 'dataset'):
+        # RepeatDataset: index i -> inner index i % len(inner).
+        inner, tasks = dataset_label_matrix(dataset.dataset)
+        return np.tile(inner, (int(dataset.times), 1)), tasks
+    if hasattr(dataset, 'repeat_indices') and hasattr(dataset, 'dataset'):
+        inner, tasks = dataset_label_matrix(dataset.dataset)
+        return inner[np.asarray(dataset.repeat_indices, dtype=np.int64)], tasks
+    if hasattr(dataset, 'datasets'):
+        parts = [dataset_label_matrix(d) for d in dataset.datasets]
+        names = {t for _, ts in parts for t in ts}
+        from mmdmtl.structures import TASK_NAMES
+        tasks = tuple(t for t in TASK_NAMES if t in names) + tuple(
+            sorted((t for t in names if t not in TASK_NAMES), key=str))
+        rows = []
+        for m, ts in parts:
+            full = np.zeros((len(m), len(tasks)), dtype=bool)
+            for j, t in enumerate(ts):
+                full[:, tasks.index(t)] = m[:, j]
+            rows.append(full)
+        return np.concatenate(rows, axis=0), tasks
+    if hasattr(dataset, 'indices') and hasattr(dataset, 'dataset'):
+        # torch.utils.data.Subset
+        inner, tasks = dataset_label_matrix(dataset.dataset)
+        return inner[np.asarray(dataset.indices, dtype=np.int64)], tasks
+    raise TypeError(
+        "PartialLabelSampler(mode='cover_tasks') needs a dataset with a "
+        'label_matrix (a MultiTaskDataset, or a RepeatDataset/ConcatDataset/'
+        f'ClassBalancedDataset/Subset of them), got {type(dataset).__name__}')
+
+
+def _label_matrix(dataset) -> np.ndarray:
+    return dataset_label_matrix(dataset)[0]
 
 
 def compose_task_covering_batches(matrix: np.ndarray, batch_size: int,
@@ -116,6 +158,16 @@ class PartialLabelSampler(Sampler):
     * Resumable: ``state_dict()``/``load_state_dict()`` carry seed, epoch and
       the number of indices already consumed this epoch; the next ``__iter__``
       continues exactly where the saved one stopped.
+    * ``infinite=True`` (for ``IterBasedTrainLoop``): ``__iter__`` never ends;
+      after each pass over the data it moves on to the next epoch's order by
+      itself (``epoch`` counts the passes), so the DataLoader is never
+      restarted (MMEngine restarts it, and sleeps 2 s, at every end of an
+      epoch). The order is the one of the finite sampler's epochs 0, 1, 2...
+      concatenated; state and resume work the same way. Never use it with an
+      epoch-based loop (the epoch would never end).
+    * Works on dataset wrappers (``RepeatDataset``, ``ConcatDataset``,
+      ``ClassBalancedDataset``): the label matrix is read through them
+      (``dataset_label_matrix``).
 
     Args:
         dataset: the dataset (``label_matrix`` needed for 'cover_tasks').
@@ -126,6 +178,7 @@ class PartialLabelSampler(Sampler):
         seed (int, optional): base seed.
         round_up (bool): pad so that every rank has the same length (True) or
             drop the tail (False).
+        infinite (bool): never stop (iteration-based training). Default False.
     """
 
     def __init__(self,
@@ -134,7 +187,8 @@ class PartialLabelSampler(Sampler):
                  mode: str = 'random',
                  shuffle: bool = True,
                  seed: Optional[int] = None,
-                 round_up: bool = True) -> None:
+                 round_up: bool = True,
+                 infinite: bool = False) -> None:
         if mode not in ('random', 'cover_tasks'):
             raise ValueError(f"mode must be 'random' or 'cover_tasks', got "
                              f'{mode!r}')
@@ -149,6 +203,7 @@ class PartialLabelSampler(Sampler):
         self.shuffle = shuffle
         self.seed = sync_random_seed() if seed is None else int(seed)
         self.round_up = round_up
+        self.infinite = bool(infinite)
         self.epoch = 0
         self._consumed = 0  # indices handed out in the current epoch
         n = len(dataset)
@@ -192,13 +247,17 @@ class PartialLabelSampler(Sampler):
         return indices[self.rank:self.total_size:self.world_size]
 
     def __iter__(self) -> Iterator[int]:
-        indices = self._epoch_indices()
-        start = self._consumed
-        for i in indices[start:]:
-            self._consumed += 1
-            yield i
-        # A finished epoch starts the next one from its beginning.
-        self._consumed = 0
+        while True:
+            indices = self._epoch_indices()
+            start = self._consumed
+            for i in indices[start:]:
+                self._consumed += 1
+                yield i
+            # A finished epoch starts the next one from its beginning.
+            self._consumed = 0
+            if not self.infinite:
+                return
+            self.epoch += 1
 
     def __len__(self) -> int:
         return self.num_samples
@@ -219,6 +278,7 @@ class PartialLabelSampler(Sampler):
             num_consumed=self._consumed if num_consumed is None else
             int(num_consumed),
             mode=self.mode,
+            infinite=self.infinite,
             world_size=self.world_size)
 
     def load_state_dict(self, state: dict) -> None:
