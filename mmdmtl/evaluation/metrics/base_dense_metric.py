@@ -9,10 +9,24 @@ with small sufficient statistics (O(classes) / O(thresholds), never O(pixels)), 
 the samples were split over processes (mmengine's ``collect_results`` drops the
 sampler's padding by truncating to the data-set size, which is why every sample
 must add exactly one record).
+
+Non-finite predictions (one rule for every metric, docs/failure_modes.md): a
+labelled sample whose prediction holds NaN/inf is recorded as
+``{'counted': False, 'reason': NON_FINITE, 'nonfinite': n, ...}``, and when any
+sample of the evaluation has such a record, EVERY metric of the task is reported
+as NaN, with a ``NonFiniteMetricWarning`` naming the images and their counts of
+non-finite pixels. A NaN prediction is never scored as "no edge", "0 degrees" or
+a finite depth error, and the other images' numbers are not passed off as the
+score of the whole set. An evaluation with no labelled sample gives NaN for every
+metric and an ``EmptyMetricWarning``.
 """
+import functools
+import logging
+import warnings
 from abc import abstractmethod
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmengine.structures import BaseDataElement
@@ -20,6 +34,49 @@ from mmengine.structures import BaseDataElement
 from mmdmtl.structures.tasks import get_task
 
 NOT_LABELLED = 'not labelled for this task'
+NON_FINITE = 'non-finite prediction'
+#: Extra prediction fields checked for NaN/inf (class maps are integers; their
+#: logits, when a model stores them, show a broken forward pass).
+_LOGIT_FIELDS = {'semseg': 'seg_logits'}
+
+
+class MetricWarning(UserWarning):
+    """Base of the warnings of mmdmtl's metrics."""
+
+
+class NonFiniteMetricWarning(MetricWarning):
+    """Some prediction held NaN/inf: the task's metrics are NaN."""
+
+
+class EmptyMetricWarning(MetricWarning):
+    """No sample counted for a task: its metrics are NaN."""
+
+
+def metric_warning(message: str, category=MetricWarning) -> None:
+    """A Python warning (tests, notebooks) and a WARNING in the run's log."""
+    warnings.warn(message, category, stacklevel=3)
+    print_log(message, logger='current', level=logging.WARNING)
+
+
+def count_nonfinite(value: Any) -> int:
+    """Number of NaN/inf entries of a tensor/array (0 for integer dtypes)."""
+    if value is None:
+        return 0
+    if hasattr(value, 'is_floating_point'):  # torch.Tensor
+        if not (value.is_floating_point() or value.is_complex()):
+            return 0
+        import torch
+        return int((~torch.isfinite(value)).sum().item())
+    arr = np.asarray(value)
+    if not np.issubdtype(arr.dtype, np.inexact):
+        return 0
+    return int((~np.isfinite(arr)).sum())
+
+
+def _numel(value: Any) -> int:
+    if hasattr(value, 'numel'):
+        return int(value.numel())
+    return int(np.asarray(value).size)
 
 
 def _field(sample: Any, name: str) -> Any:
@@ -70,6 +127,34 @@ class BaseDenseMetric(BaseMetric):
     """
     default_task: Optional[str] = None
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        # Every subclass's compute_metrics gets the non-finite rule applied to
+        # its result, so no metric can forget it.
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get('compute_metrics')
+        if own is None or getattr(own, '_nonfinite_rule', False):
+            return
+
+        @functools.wraps(own)
+        def compute_metrics(self, results: List[Dict], _own=own):
+            if getattr(self, '_in_compute', False):  # super() of a subclass
+                return _own(self, results)
+            bad = [r for r in results if r.get('reason') == NON_FINITE]
+            self._in_compute = True
+            self._nonfinite_pending = bool(bad)
+            try:
+                out = _own(self, results)
+            finally:
+                self._in_compute = False
+                self._nonfinite_pending = False
+            if bad and out:
+                self._warn_nonfinite(bad, results)
+                out = {k: float('nan') for k in out}
+            return out
+
+        compute_metrics._nonfinite_rule = True
+        cls.compute_metrics = compute_metrics
+
     def __init__(self,
                  task: Optional[str] = None,
                  prefix: Optional[str] = None,
@@ -112,6 +197,17 @@ class BaseDenseMetric(BaseMetric):
                     f'{sample_name(ds)}: {self.spec.pred_field} is '
                     f'{tuple(pred.shape)} but {self.spec.gt_field} is '
                     f'{tuple(gt.shape)}; predictions must be at label size')
+            bad, numel = count_nonfinite(pred), _numel(pred)
+            logits_field = _LOGIT_FIELDS.get(self.task)
+            if not bad and logits_field is not None:
+                logits = _field(ds, logits_field)
+                bad = count_nonfinite(logits)
+                numel = _numel(logits) if bad else numel
+            if bad:
+                records.append(dict(counted=False, reason=NON_FINITE,
+                                    nonfinite=bad, numel=numel,
+                                    sample=sample_name(ds)))
+                continue
             idx.append(i)
             preds.append(pred.detach() if hasattr(pred, 'detach') else pred)
             gts.append(gt.detach() if hasattr(gt, 'detach') else gt)
@@ -138,5 +234,23 @@ class BaseDenseMetric(BaseMetric):
         return [r for r in results if r.get('counted')]
 
     def _warn_empty(self) -> None:
-        print_log(f'{type(self).__name__}: no sample is labelled for task '
-                  f'{self.task!r}; its metrics are NaN', logger='current')
+        if getattr(self, '_nonfinite_pending', False):
+            return  # every sample was non-finite: that warning says it
+        metric_warning(
+            f'{type(self).__name__}: no sample counted for task {self.task!r} '
+            '(none is labelled for it, or every labelled one was left out); '
+            'its metrics are NaN', EmptyMetricWarning)
+
+    def _warn_nonfinite(self, bad: List[Dict], results: List[Dict],
+                        max_names: int = 10) -> None:
+        evaluated = len(bad) + len(self.counted(results))
+        shown = ', '.join(f"{r.get('sample', '?')} ({r.get('nonfinite')} of "
+                          f"{r.get('numel')} values)" for r in bad[:max_names])
+        more = len(bad) - max_names
+        if more > 0:
+            shown += f', ... (+{more} more)'
+        metric_warning(
+            f'{type(self).__name__}: {len(bad)} of {evaluated} evaluated '
+            f'image(s) have NaN/inf predictions for task {self.task!r}: '
+            f'{shown}; every {self.task} metric is reported as NaN (a '
+            'non-finite prediction is never scored)', NonFiniteMetricWarning)

@@ -8,7 +8,8 @@ import numpy as np
 from mmdmtl.registry import METRICS
 from ..functional import edge_pr_counts, edge_scores, edge_thresholds
 from ..functional.edge import resolve_backend
-from .base_dense_metric import BaseDenseMetric, _field, sample_name
+from .base_dense_metric import (BaseDenseMetric, NonFiniteMetricWarning,
+                                _field, metric_warning, sample_name)
 
 
 def _to_numpy(x: Any) -> np.ndarray:
@@ -131,6 +132,10 @@ class EdgeMetric(BaseDenseMetric):
 
     def _write_pngs(self, data_samples: Sequence[Any]) -> None:
         import mmcv
+        if not getattr(self, '_seism_claimed', False):
+            from mmdmtl.utils.safe_output import claim_output_dir
+            claim_output_dir(self.seism_dir, 'EdgeMetric', 'EdgeMetric seism_dir')
+            self._seism_claimed = True
         for ds in data_samples:
             pred = _field(ds, self.spec.pred_field)
             if pred is None:
@@ -138,6 +143,14 @@ class EdgeMetric(BaseDenseMetric):
             name = osp.splitext(osp.basename(sample_name(ds)))[0]
             prob = _to_numpy(pred).astype(np.float64).reshape(
                 _to_numpy(pred).shape[-2:])
+            if not np.isfinite(prob).all():
+                # a NaN map would be written as "no edge"; leave it out
+                metric_warning(
+                    f'EdgeMetric: {sample_name(ds)}: the prediction holds '
+                    f'{int((~np.isfinite(prob)).sum())} NaN/inf values; its '
+                    f'SEISM PNG is not written to {self.seism_dir}',
+                    NonFiniteMetricWarning)
+                continue
             img = np.round(np.clip(prob, 0, 1) * 255).astype(np.uint8)
             mmcv.imwrite(img, osp.join(self.seism_dir, name + '.png'))
 

@@ -19,6 +19,7 @@ their results and computes Delta_m from them. It works inside the stock
             dict(type='EdgeMetric', max_dist=0.0075),
         ])
 """
+import math
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 from mmengine.evaluator import BaseMetric
@@ -26,6 +27,7 @@ from mmengine.logging import print_log
 
 from mmdmtl.registry import METRICS
 from ..functional.gain import multi_task_gain, resolve_reference
+from .base_dense_metric import NonFiniteMetricWarning, metric_warning
 
 
 @METRICS.register_module()
@@ -108,6 +110,14 @@ class MultiTaskGain(BaseMetric):
                                  'twice; give the metrics distinct prefixes')
             merged.update(res)
         if self.reference is not None:
+            nan_keys = [k for k in self.reference
+                        if k in merged and not math.isfinite(float(merged[k]))]
+            if nan_keys:
+                # Delta_m is NaN too (never an average over the other tasks).
+                metric_warning(
+                    f'MultiTaskGain: {nan_keys} are NaN (see the warnings of '
+                    f'their metrics), so {self.prefix}/delta_m is NaN',
+                    NonFiniteMetricWarning)
             gain = multi_task_gain(merged, self.reference, self.lower_is_better)
             merged[f'{self.prefix}/delta_m'] = gain.pop('delta_m')
             for key, value in gain.items():
