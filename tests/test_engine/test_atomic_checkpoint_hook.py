@@ -103,3 +103,30 @@ def test_stock_hook_loses_the_checkpoint(tmp_path):
     assert _ckpts(tmp_path) == ['iter_4.pth']
     with pytest.raises(Exception):
         torch.load(tmp_path / 'iter_4.pth', map_location='cpu')
+
+
+def test_best_checkpoint_from_the_config_key(tmp_path, toy):
+    """The dataset configs' ``best_checkpoint`` key turns on save_best."""
+    runner = toy.build_runner(
+        tmp_path / 'a', max_iters=4, val_interval=2,
+        checkpoint_hook=dict(type='AtomicCheckpointHook', interval=100,
+                             by_epoch=False))
+    runner.cfg['best_checkpoint'] = dict(save_best='toy/mse', rule='less')
+    runner.train()
+    best = [n for n in _ckpts(tmp_path / 'a') if n.startswith('best_toy_mse')]
+    assert len(best) == 1
+    assert runner.message_hub.get_info('best_score') == min(
+        runner.message_hub.get_scalar('val/toy/mse')._log_history)
+
+
+def test_best_checkpoint_of_a_missing_metric_names_the_keys(tmp_path, toy):
+    runner = toy.build_runner(
+        tmp_path / 'b', max_iters=2, val_interval=2,
+        checkpoint_hook=dict(type='AtomicCheckpointHook', interval=100,
+                             by_epoch=False))
+    runner.cfg['best_checkpoint'] = dict(save_best='multi_task/delta_m',
+                                         rule='greater')
+    with pytest.raises(KeyError, match=r"save_best \['multi_task/delta_m'\] is not "
+                       r"among the validation metrics \['toy/count', 'toy/mse'\] "
+                       r'\(MultiTaskGain adds'):
+        runner.train()

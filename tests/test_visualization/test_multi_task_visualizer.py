@@ -12,6 +12,8 @@ SEP = 2
 
 
 def _visualizer(name, **kwargs):
+    # the raw tile layout: no footers, no enlarging (tested separately below)
+    kwargs = dict(dict(legend=False, min_tile_size=0, min_column_width=0), **kwargs)
     return MultiTaskVisualizer(name=name, **kwargs)
 
 
@@ -114,7 +116,8 @@ def test_built_from_registry_with_tensorboard_backend(tmp_path, sample_factory,
     pytest.importorskip('tensorboard')
     from mmdmtl.registry import VISUALIZERS
     vis = VISUALIZERS.build(
-        dict(type='MultiTaskVisualizer', name='vis_tb',
+        dict(type='MultiTaskVisualizer', name='vis_tb', legend=False,
+             min_tile_size=0, min_column_width=0,
              vis_backends=[dict(type='TensorboardVisBackend')],
              save_dir=str(tmp_path)))
     assert isinstance(vis, MultiTaskVisualizer)
@@ -122,3 +125,34 @@ def test_built_from_registry_with_tensorboard_backend(tmp_path, sample_factory,
     vis.close()
     events = list((tmp_path).rglob('events.out.tfevents.*'))
     assert events and osp.getsize(events[0]) > 0
+
+
+def test_legends_colour_bars_and_overlay(tmp_path, sample_factory, rgb_image):
+    """Readable panels: small images enlarged, a class legend with the dataset's
+    names, colour bars under depth/sal/edge; the overlay blends maps over the image."""
+    vis = MultiTaskVisualizer(name='vis_legend')
+    vis.dataset_meta = dict(classes=('bg', 'road', 'car'),
+                            palette=[[0, 0, 0], [200, 0, 0], [0, 0, 200]])
+    sample = sample_factory(labeled=('semseg', 'normals', 'depth'))
+    panel = vis.draw_panel(rgb_image, sample)
+    # 24x32 image -> tiles enlarged x6 to 144x192; footers below both rows
+    assert panel.shape[1] == 7 * 192 + 6 * SEP
+    assert panel.shape[0] > 2 * 144 + 2 * 24 + 20
+    plain = _visualizer('vis_plain').draw_panel(rgb_image, sample)
+    assert not np.array_equal(panel[:plain.shape[0] // 2].shape, plain.shape)
+    # the overlay keeps image pixels where the label is ignored (semseg GT row 0)
+    ov = MultiTaskVisualizer(name='vis_ov', overlay=True, alpha=0.5, legend=False,
+                             min_tile_size=0, min_column_width=0)
+    p2 = ov.draw_panel(rgb_image, sample)
+    bar = max(14, min(24, W // 8))
+    gt = _tile(p2, 0, 1, bar)
+    np.testing.assert_array_equal(gt[0], rgb_image[0])
+    colour = colorize_class_map(sample.gt_sem_seg.data)[1:]
+    np.testing.assert_allclose(gt[1:], 0.5 * colour + 0.5 * rgb_image[1:], atol=1)
+    # odd and tiny sizes draw without error
+    for h, w in ((7, 300), (300, 9), (5, 5)):
+        odd = sample_factory(h=h, w=w)
+        img = np.zeros((h, w, 3), np.uint8)
+        out = vis.draw_panel(img, odd)
+        assert out.shape[1] >= 7 * 120
+    cv2.imwrite(str(tmp_path / 'panel.png'), panel[..., ::-1])

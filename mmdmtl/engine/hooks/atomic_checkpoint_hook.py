@@ -9,7 +9,13 @@ argument, is inherited unchanged):
   after the new checkpoint is complete;
 - with ``max_keep_ckpts``, the oldest checkpoint is removed *after* the new one is
   saved (MMEngine removes it first, so a killed save could leave no usable checkpoint);
-- leftovers of killed saves (``.<name>.<random>.tmp``) are removed before training.
+- leftovers of killed saves (``.<name>.<random>.tmp``) are removed before training;
+- ``save_best`` may also come from the top-level config key ``best_checkpoint =
+  dict(save_best='multi_task/delta_m', rule='greater')``, which the dataset configs
+  set (a dataset config cannot set ``default_hooks``: the schedule config does, and
+  MMEngine refuses a key defined by two bases). ``default_hooks.checkpoint.save_best``
+  wins when both are given. A ``save_best`` key the validation does not produce is
+  an error listing the keys it does produce.
 """
 import os.path as osp
 
@@ -31,7 +37,43 @@ class AtomicCheckpointHook(CheckpointHook):
     ``last_checkpoint`` pointer is written atomically.
     """
 
+    def _adopt_best_checkpoint_cfg(self, runner) -> None:
+        cfg = getattr(runner, 'cfg', None)
+        best = cfg.get('best_checkpoint', None) if cfg is not None else None
+        if not best or self.save_best is not None:
+            return
+        keys = best.get('save_best')
+        if not keys:
+            return
+        keys = [keys] if isinstance(keys, str) else list(keys)
+        rule = best.get('rule')
+        rules = list(rule) if isinstance(rule, (list, tuple)) else [rule]
+        self.save_best = keys
+        self.is_better_than = dict()
+        self._init_rule(rules, self.save_best)
+        if len(self.key_indicators) == 1:
+            self.best_ckpt_path = None
+        else:
+            self.best_ckpt_path_dict = dict()
+        runner.logger.info(f'best checkpoint by {keys} (rule {rules}), from the '
+                           'config key best_checkpoint')
+
+    def _save_best_checkpoint(self, runner, metrics) -> None:
+        if self.save_best and metrics:
+            missing = [k for k in self.key_indicators
+                       if k != 'auto' and k not in metrics]
+            if missing:
+                hint = (' (MultiTaskGain adds multi_task/delta_m only when it is '
+                        'given reference= single-task numbers)'
+                        if any('delta_m' in k for k in missing) else '')
+                raise KeyError(
+                    f'save_best {missing} is not among the validation metrics '
+                    f'{sorted(metrics)}{hint}; set best_checkpoint.save_best / '
+                    'default_hooks.checkpoint.save_best to one of them')
+        super()._save_best_checkpoint(runner, metrics)
+
     def before_train(self, runner) -> None:
+        self._adopt_best_checkpoint_cfg(runner)
         # Decide the backend before the parent builds ``self.file_backend``; a
         # local output directory (no URI prefix) gets the atomic backend.
         out_dir = self.out_dir if self.out_dir is not None else runner.work_dir
