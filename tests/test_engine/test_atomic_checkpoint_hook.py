@@ -120,12 +120,20 @@ def test_best_checkpoint_from_the_config_key(tmp_path, toy):
 
 
 def test_best_checkpoint_of_a_missing_metric_names_the_keys(tmp_path, toy):
+    # from the config key (a dataset default): skipped with a warning
+    runner = toy.build_runner(
+        tmp_path / 'c', max_iters=2, val_interval=2,
+        checkpoint_hook=dict(type='AtomicCheckpointHook', interval=100,
+                             by_epoch=False))
+    runner.cfg['best_checkpoint'] = dict(save_best='semseg/mIoU', rule='greater')
+    runner.train()
+    assert not [n for n in _ckpts(tmp_path / 'c') if n.startswith('best')]
+    # given to the hook itself: an error naming the metrics there are
     runner = toy.build_runner(
         tmp_path / 'b', max_iters=2, val_interval=2,
         checkpoint_hook=dict(type='AtomicCheckpointHook', interval=100,
-                             by_epoch=False))
-    runner.cfg['best_checkpoint'] = dict(save_best='multi_task/delta_m',
-                                         rule='greater')
+                             by_epoch=False, save_best='multi_task/delta_m',
+                             rule='greater'))
     with pytest.raises(KeyError, match=r"save_best \['multi_task/delta_m'\] is not "
                        r"among the validation metrics \['toy/count', 'toy/mse'\] "
                        r'\(MultiTaskGain adds'):

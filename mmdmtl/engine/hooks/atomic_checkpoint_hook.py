@@ -14,8 +14,10 @@ argument, is inherited unchanged):
   dict(save_best='multi_task/delta_m', rule='greater')``, which the dataset configs
   set (a dataset config cannot set ``default_hooks``: the schedule config does, and
   MMEngine refuses a key defined by two bases). ``default_hooks.checkpoint.save_best``
-  wins when both are given. A ``save_best`` key the validation does not produce is
-  an error listing the keys it does produce.
+  wins when both are given. A ``default_hooks.checkpoint.save_best`` key the
+  validation does not produce is an error listing the keys it does produce; one from
+  ``best_checkpoint`` (a dataset default, e.g. semseg/mIoU in a depth-only baseline)
+  is a warning and no best checkpoint.
 """
 import os.path as osp
 
@@ -49,6 +51,7 @@ class AtomicCheckpointHook(CheckpointHook):
         rule = best.get('rule')
         rules = list(rule) if isinstance(rule, (list, tuple)) else [rule]
         self.save_best = keys
+        self._best_from_cfg = True
         self.is_better_than = dict()
         self._init_rule(rules, self.save_best)
         if len(self.key_indicators) == 1:
@@ -62,6 +65,16 @@ class AtomicCheckpointHook(CheckpointHook):
         if self.save_best and metrics:
             missing = [k for k in self.key_indicators
                        if k != 'auto' and k not in metrics]
+            if missing and getattr(self, '_best_from_cfg', False):
+                # the dataset config's default (e.g. a single-task baseline
+                # without semseg): no best checkpoint, said once
+                if not getattr(self, '_warned_missing', False):
+                    self._warned_missing = True
+                    runner.logger.warning(
+                        f'best_checkpoint: {missing} is not among the validation '
+                        f'metrics {sorted(metrics)}; no best checkpoint is kept '
+                        '(set best_checkpoint.save_best to one of them)')
+                return
             if missing:
                 hint = (' (MultiTaskGain adds multi_task/delta_m only when it is '
                         'given reference= single-task numbers)'
