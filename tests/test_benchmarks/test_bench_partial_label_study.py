@@ -95,7 +95,9 @@ def test_tiny_study_end_to_end(study_mod, tmp_path):
               ref['depth/abs_err']) / 3
     assert row['delta_m']['mean'] == pytest.approx(expect)
     md = (out / 'study.md').read_text()
-    assert '| DiffusionMTL, feature diffusion | 1 |' in md
+    assert '| DiffusionMTL, feature diffusion: final (refined) | 1 |' in md
+    # every DiffusionMTL row also reports its own initial heads
+    assert '| DiffusionMTL, feature diffusion: initial heads | 1 |' in md
     assert 'Budget per model: 2 iterations of batch 4' in md
     # --resume skips what is done (nothing to train: returns quickly)
     study_mod.main(['--out-dir', str(out), '--size', '32', '--num-train', '12',
