@@ -1,6 +1,9 @@
 """Predict every task for one image (or a directory of images) and write the results.
 
-    python demo/image_demo.py IMAGE CONFIG CHECKPOINT [--out-dir outputs] [--device cpu]
+    python demo/image_demo.py IMAGE CONFIG CHECKPOINT [--out-dir DIR] [--device cpu]
+        [--batch-size N] [--cfg-options model.refine_head.inference_chunk=1 ...]
+
+The default DIR is work_dirs/image_demo/<config name>.
 
 Writes <out-dir>/vis/<image>.png (the image and every task's prediction in one panel)
 and <out-dir>/preds/<task>/<image>.png (class ids, probabilities x 255, normals as RGB,
@@ -10,13 +13,22 @@ import argparse
 import os.path as osp
 import sys
 
+from mmengine.config import DictAction
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='mmdmtl image demo')
     parser.add_argument('img', help='image file or directory of images')
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out-dir', default='outputs', help='output directory')
+    parser.add_argument(
+        '--out-dir', default=None,
+        help='output directory (default: work_dirs/image_demo/<config name>)')
+    parser.add_argument(
+        '--batch-size', type=int, default=1, help='images per forward pass')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, default=None,
+        help='override config keys, e.g. model.refine_head.inference_chunk=1')
     parser.add_argument(
         '--device', default=None, help='cpu, cuda, cuda:1 ... (default: GPU if any)')
     parser.add_argument(
@@ -29,11 +41,22 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.out_dir is None:
+        args.out_dir = osp.join('work_dirs', 'image_demo',
+                                osp.splitext(osp.basename(args.config))[0])
+    if args.batch_size < 1:
+        raise SystemExit(f'--batch-size must be >= 1, got {args.batch_size}')
     from mmdmtl.apis import MultiTaskInferencer
+    model_cfg = args.config
+    if args.cfg_options:
+        from mmengine.config import Config
+        model_cfg = Config.fromfile(args.config)
+        model_cfg.merge_from_dict(args.cfg_options)
     inferencer = MultiTaskInferencer(
-        args.config, args.checkpoint, device=args.device, tasks=args.tasks)
+        model_cfg, args.checkpoint, device=args.device, tasks=args.tasks)
     result = inferencer(
         args.img,
+        batch_size=args.batch_size,
         out_dir=args.out_dir,
         save_npy=args.save_npy,
         show=args.show,

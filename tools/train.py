@@ -112,6 +112,8 @@ def main(argv=None):
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
+    from mmdmtl.engine.distributed import describe_world
+    runner.logger.info(describe_world())
     runner.train()
     return runner
 

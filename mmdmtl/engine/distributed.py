@@ -134,3 +134,14 @@ def setup_distributed(cfg, launcher: str) -> bool:
             'MMDistributedDataParallel', 'mmengine.MMDistributedDataParallel'):
         wrapper['type'] = 'mmdmtl.CPUDistributedDataParallel'
     return True
+
+
+def describe_world() -> str:
+    """One line for the training log: world size, backend and device of this run."""
+    world, backend = 1, 'none (single process)'
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        world = torch_dist.get_world_size()
+        backend = str(torch_dist.get_backend())
+    device = (f'cuda ({torch.cuda.device_count()} visible)'
+              if torch.cuda.is_available() else 'cpu')
+    return f'run: world size {world}, backend {backend}, device {device}'
