@@ -4,10 +4,15 @@
         [--batch-size N] [--cfg-options model.refine_head.inference_chunk=1 ...]
 
 The default DIR is work_dirs/image_demo/<config name>.
-
 Writes <out-dir>/vis/<image>.png (the image and every task's prediction in one panel)
 and <out-dir>/preds/<task>/<image>.png (class ids, probabilities x 255, normals as RGB,
 depth x 1000 as 16-bit), plus .npy arrays with --save-npy.
+
+The checkpoint must match the model exactly (--allow-partial accepts a partial
+load); files of an input folder that are not images are skipped and counted, an
+undecodable image is an error (--skip-unreadable skips it); the output folder must
+be new, empty or written by mmdmtl. Errors are one line on stderr, exit status 1
+(--debug or MMDMTL_DEBUG=1 shows the traceback).
 """
 import argparse
 import os.path as osp
@@ -36,6 +41,12 @@ def parse_args(argv=None):
     parser.add_argument('--save-npy', action='store_true', help='also write .npy')
     parser.add_argument('--show', action='store_true', help='show the panel')
     parser.add_argument('--wait-time', type=float, default=0, help='window seconds')
+    parser.add_argument(
+        '--allow-partial', action='store_true',
+        help='accept a checkpoint that fills the model only partly')
+    parser.add_argument(
+        '--skip-unreadable', action='store_true',
+        help='skip undecodable images of the input (default: error naming it)')
     return parser.parse_args(argv)
 
 
@@ -46,6 +57,11 @@ def main(argv=None):
                                 osp.splitext(osp.basename(args.config))[0])
     if args.batch_size < 1:
         raise SystemExit(f'--batch-size must be >= 1, got {args.batch_size}')
+    from mmdmtl.utils.cli import (check_checkpoint_arg, check_config_arg,
+                                  check_image_arg)
+    check_image_arg(args.img, 'IMAGE')
+    check_config_arg(args.config, 'CONFIG')
+    check_checkpoint_arg(args.checkpoint, 'CHECKPOINT')
     from mmdmtl.apis import MultiTaskInferencer
     model_cfg = args.config
     if args.cfg_options:
@@ -53,17 +69,22 @@ def main(argv=None):
         model_cfg = Config.fromfile(args.config)
         model_cfg.merge_from_dict(args.cfg_options)
     inferencer = MultiTaskInferencer(
-        model_cfg, args.checkpoint, device=args.device, tasks=args.tasks)
+        model_cfg, args.checkpoint, device=args.device, tasks=args.tasks,
+        allow_partial=args.allow_partial)
     result = inferencer(
         args.img,
         batch_size=args.batch_size,
         out_dir=args.out_dir,
         save_npy=args.save_npy,
         show=args.show,
-        wait_time=args.wait_time)
+        wait_time=args.wait_time,
+        skip_unreadable=args.skip_unreadable)
     for i, preds in enumerate(result['predictions']):
         shapes = ', '.join(f'{t} {tuple(a.shape)}' for t, a in preds.items())
         print(f'[{i}] {shapes}')
+    if result.get('skipped'):
+        print(f'skipped {len(result["skipped"])} input(s): ' + '; '.join(
+            f'{p} ({r})' for p, r in result['skipped'][:10]))
     print(f'panels in {osp.join(args.out_dir, "vis")}, predictions in '
           f'{osp.join(args.out_dir, "preds")}')
     return result
@@ -71,4 +92,5 @@ def main(argv=None):
 
 if __name__ == '__main__':
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-    main()
+    from mmdmtl.utils.cli import run_tool
+    run_tool(main)

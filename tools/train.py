@@ -3,6 +3,12 @@
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
         [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
 
+Before the first iteration the config, the dataset and the model are checked
+(mmdmtl/utils/config_checks.py, TrainCheckHook): loss weights >= 0, batch sizes that
+agree, every predicted task labelled in the training split (or listed in
+``zero_shot_tasks``), every labelled task with a head. User errors are one line on
+stderr and exit status 1; ``--debug`` (or MMDMTL_DEBUG=1) shows the traceback.
+
 Distributed: ``tools/dist_train.sh CONFIG GPUS`` (torchrun) or
 ``tools/slurm_train.sh PARTITION JOB CONFIG``. Works without a GPU too: the process
 group then uses gloo and DDP wraps the CPU model (see mmdmtl/engine/distributed.py).
@@ -58,8 +64,10 @@ def build_train_cfg(args) -> Config:
 
     from mmdmtl.engine import setup_distributed
 
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
+    from mmdmtl.utils.cli import check_checkpoint_arg, check_config_arg
+    from mmdmtl.utils.config_checks import check_train_config
+
+    check_config_arg(args.config, 'config')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
@@ -90,10 +98,19 @@ def build_train_cfg(args) -> Config:
         cfg.resume = True
         cfg.load_from = None
     elif args.resume is not None:
-        if not osp.isfile(args.resume):
-            raise FileNotFoundError(f'--resume: checkpoint not found: {args.resume}')
+        check_checkpoint_arg(args.resume, '--resume')
         cfg.resume = True
         cfg.load_from = args.resume
+    if cfg.get('load_from', None) and not args.resume and osp.isfile(
+            str(cfg.load_from)):
+        check_checkpoint_arg(str(cfg.load_from), 'load_from')
+
+    check_train_config(cfg)
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    if not any(isinstance(h, dict) and str(h.get('type', '')).split('.')[-1]
+               == 'TrainCheckHook' for h in hooks):
+        hooks.insert(0, dict(type='TrainCheckHook'))
+        cfg.custom_hooks = hooks
 
     setup_distributed(cfg, args.launcher)
     return cfg
@@ -120,4 +137,5 @@ def main(argv=None):
 
 if __name__ == '__main__':
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-    main()
+    from mmdmtl.utils.cli import run_tool
+    run_tool(main)

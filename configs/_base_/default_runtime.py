@@ -26,9 +26,12 @@ default_hooks = dict(
     visualization=dict(type='MultiTaskVisualizationHook', draw=False),
 )
 
-# Reliability (docs/failure_modes.md): stop at the first NaN/inf loss naming the task;
+# Reliability (docs/failure_modes.md): check that dataset, model and config agree
+# before the first iteration; stop at the first NaN/inf loss naming the task;
 # refuse checkpoints of another model; resume with the same random streams.
+# A task the training split deliberately never labels: zero_shot_tasks = ['edge'].
 custom_hooks = [
+    dict(type='TrainCheckHook'),
     dict(type='NonFiniteLossHook'),
     dict(type='CheckpointCheckHook'),
     dict(type='ExactResumeHook'),

@@ -8,6 +8,7 @@
 
 Outputs always come as lists, one entry per input image, in input order.
 """
+import os
 import os.path as osp
 import re
 import warnings
@@ -84,6 +85,11 @@ class MultiTaskInferencer(BaseInferencer):
             model predicts.
         scope (str): registry scope. Defaults to 'mmdmtl'.
         show_progress (bool): progress bar over batches. Defaults to False.
+        allow_partial (bool): accept a checkpoint that fills the model only partly
+            (missing, unexpected or other-shape entries keep their initialisation;
+            a warning lists them). Default False: the checkpoint must match the
+            model exactly, else ``CheckpointMismatchError`` with the report (the
+            policy of tools/test.py).
 
     Call arguments (``inferencer(inputs, **kwargs)``):
         inputs: an image path, a directory of images, an array, or a list of these.
@@ -95,6 +101,10 @@ class MultiTaskInferencer(BaseInferencer):
         return_vis (bool): return the panels (RGB uint8). Defaults to False.
         draw_pred (bool): draw panels at all (needed for ``vis/``). Defaults to True.
         show (bool), wait_time (float): show panels in a window.
+        skip_unreadable (bool): with a folder (or list) of images, skip the images
+            that cannot be decoded (listed in ``skipped``). Default False: such an
+            image is an error naming it. Files of a folder that are not images
+            (by extension) are always skipped and counted.
         return_datasamples (bool): return the ``MultiTaskDataSample`` objects
             instead of arrays.
 
@@ -102,7 +112,9 @@ class MultiTaskInferencer(BaseInferencer):
         dict with ``predictions``: a list (one per input) of dicts task -> array
         (class maps [H, W] int64, sal/edge probabilities [H, W] float32, normals
         [H, W, 3] float32, depth [H, W] float32), and ``visualization``: a list of
-        panels (empty unless ``return_vis``).
+        panels (empty unless ``return_vis``), and ``skipped``: the inputs left
+        out (non-image files of a folder, and undecodable images with
+        ``skip_unreadable``) as a list of (path, reason).
     """
     preprocess_kwargs: set = set()
     forward_kwargs: set = set()
@@ -117,7 +129,8 @@ class MultiTaskInferencer(BaseInferencer):
                  device: Optional[str] = None,
                  tasks: Optional[Sequence[str]] = None,
                  scope: str = 'mmdmtl',
-                 show_progress: bool = False) -> None:
+                 show_progress: bool = False,
+                 allow_partial: bool = False) -> None:
         from mmdmtl.utils import register_all_modules
         register_all_modules(init_default_scope=False)
         init_default_scope(scope)
@@ -127,6 +140,13 @@ class MultiTaskInferencer(BaseInferencer):
         if weights is not None and not osp.isfile(weights):
             raise FileNotFoundError(f'MultiTaskInferencer: checkpoint not found: '
                                     f'{weights}')
+        if weights is not None:
+            from mmdmtl.utils.cli import check_checkpoint_arg
+            check_checkpoint_arg(weights, 'MultiTaskInferencer: checkpoint')
+        self.allow_partial = bool(allow_partial)
+        self._weights_path = weights
+        self._skipped: List[tuple] = []
+        self._skip_unreadable = False
         if device is None:
             device = 'cuda' if torch.cuda.is_available() else 'cpu'
         self.tasks = (check_task_names(tasks, 'MultiTaskInferencer(tasks=...)')
@@ -147,6 +167,17 @@ class MultiTaskInferencer(BaseInferencer):
                           'come from a randomly initialised model')
             model.dataset_meta = self._dataset_meta_from_cfg(cfg)
             return
+        # One policy with tools/test.py: exact match unless allow_partial.
+        from mmdmtl.engine.checkpoint import check_checkpoint_fits
+        source = str(getattr(self, '_weights_path', None) or 'checkpoint')
+        report = check_checkpoint_fits(
+            model, checkpoint, source=source,
+            strict=not getattr(self, 'allow_partial', False),
+            allow_shape_mismatch=True, min_matched_ratio=0.0)
+        if not report.is_exact:
+            warnings.warn('MultiTaskInferencer: allow_partial=True, the entries '
+                          'below keep their initialisation:\n' +
+                          report.format(source))
         _load_checkpoint_to_model(model, checkpoint)
         meta = checkpoint.get('meta', {}) or {}
         model.dataset_meta = meta.get('dataset_meta') or \
@@ -243,17 +274,68 @@ class MultiTaskInferencer(BaseInferencer):
             results['predictions'].append(sample if return_datasamples else arrays)
         return results
 
+    def _inputs_to_list(self, inputs: InputsType) -> list:
+        """A folder becomes its image files (sorted); other files are skipped
+        and counted. With ``skip_unreadable`` the images that do not decode are
+        skipped too (each is named in ``skipped``)."""
+        from mmdmtl.utils.cli import IMAGE_EXTS
+        skipped = self._skipped = []
+        if isinstance(inputs, str) and osp.isdir(inputs):
+            folder = inputs
+            inputs = []
+            for name in sorted(os.listdir(folder)):
+                path = osp.join(folder, name)
+                if not osp.isfile(path):
+                    continue
+                if osp.splitext(name)[1].lower() in IMAGE_EXTS:
+                    inputs.append(path)
+                else:
+                    skipped.append((path, 'not an image file'))
+            if not inputs:
+                raise FileNotFoundError(
+                    f'MultiTaskInferencer: no image files in folder {folder} '
+                    f'({len(skipped)} other file(s); image extensions: '
+                    f'{", ".join(IMAGE_EXTS)})')
+        if not isinstance(inputs, (list, tuple)):
+            inputs = [inputs]
+        inputs = list(inputs)
+        if self._skip_unreadable:
+            loader = self.pipeline.transforms[0]
+            readable = []
+            for item in inputs:
+                if isinstance(item, str):
+                    try:
+                        loader(item)
+                    except (ValueError, OSError) as err:
+                        skipped.append((item, f'unreadable: {err}'))
+                        continue
+                readable.append(item)
+            inputs = readable
+        if skipped:
+            warnings.warn(f'MultiTaskInferencer: skipped {len(skipped)} input(s): '
+                          + '; '.join(f'{p} ({r})' for p, r in skipped[:10]) +
+                          ('; ...' if len(skipped) > 10 else ''))
+        return inputs
+
     def __call__(self,
                  inputs: InputsType,
                  return_datasamples: bool = False,
                  batch_size: int = 1,
                  out_dir: str = '',
+                 skip_unreadable: bool = False,
                  **kwargs) -> dict:
+        if out_dir:
+            # never into a folder of files mmdmtl did not write
+            from mmdmtl.utils.safe_output import claim_output_dir
+            claim_output_dir(out_dir, 'MultiTaskInferencer', 'output folder')
+        self._skip_unreadable = bool(skip_unreadable)
         # out_dir serves both visualize (panels) and postprocess (prediction files).
-        return super().__call__(
+        results = super().__call__(
             inputs,
             return_datasamples=return_datasamples,
             batch_size=batch_size,
             out_dir=out_dir,
             out_dir_vis=out_dir if kwargs.get('draw_pred', True) else '',
             **kwargs)
+        results['skipped'] = list(self._skipped)
+        return results

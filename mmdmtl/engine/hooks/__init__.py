@@ -2,9 +2,10 @@ from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .checkpoint_check_hook import CheckpointCheckHook
 from .exact_resume_hook import ExactResumeHook
 from .nonfinite_loss_hook import NonFiniteLossHook
+from .train_check_hook import TrainCheckHook
 from .visualization_hook import (MultiTaskPredictionSaveHook,
                                  MultiTaskVisualizationHook)
 
 __all__ = [
     'AtomicCheckpointHook', 'CheckpointCheckHook', 'ExactResumeHook',
-    'NonFiniteLossHook', 'MultiTaskVisualizationHook', 'MultiTaskPredictionSaveHook']
+    'NonFiniteLossHook', 'TrainCheckHook', 'MultiTaskVisualizationHook', 'MultiTaskPredictionSaveHook']

@@ -1,0 +1,156 @@
+"""Training never runs silently wrong: the config, the dataset and the model are
+checked before the first iteration, with messages naming the config key."""
+import pytest
+
+from mmdmtl.utils.config_checks import (ConfigCheckError, check_tasks_agree,
+                                        check_train_config)
+
+
+def _cfg(**over):
+    cfg = dict(
+        model=dict(tasks=dict(semseg=9, depth=1),
+                   loss_weights=dict(semseg=1.0, depth=1.0),
+                   refine_head=dict(scheduler=dict(num_train_timesteps=2),
+                                    num_inference_steps=2)),
+        train_dataloader=dict(batch_size=4, sampler=dict(type='PartialLabelSampler',
+                                                         batch_size=4)))
+    for key, value in over.items():
+        node = cfg
+        *path, last = key.split('.')
+        for p in path:
+            node = node[p]
+        node[last] = value
+    return cfg
+
+
+def test_valid_config_passes():
+    check_train_config(_cfg())
+
+
+def test_negative_loss_weight_names_the_key():
+    with pytest.raises(ConfigCheckError, match=r'model\.loss_weights\.depth = -1'):
+        check_train_config(_cfg(**{'model.loss_weights': dict(depth=-1.0)}))
+    with pytest.raises(ConfigCheckError, match=r'model\.init_loss_weight'):
+        check_train_config(_cfg(**{'model.init_loss_weight': -0.5}))
+    with pytest.raises(ConfigCheckError, match=r'loss_weights\.semseg'):
+        check_train_config(_cfg(**{'model.loss_weights': dict(semseg=float('nan'))}))
+
+
+def test_batch_sizes_must_agree():
+    with pytest.raises(ConfigCheckError) as err:
+        check_train_config(_cfg(**{'train_dataloader.sampler.batch_size': 2}))
+    msg = str(err.value)
+    assert 'train_dataloader.batch_size = 4' in msg
+    assert 'train_dataloader.sampler.batch_size = 2' in msg
+    with pytest.raises(ConfigCheckError, match=r'train_dataloader\.batch_size = 0'):
+        check_train_config(_cfg(**{'train_dataloader.batch_size': 0,
+                                   'train_dataloader.sampler.batch_size': 0}))
+
+
+def test_inference_steps_above_timesteps():
+    with pytest.raises(ConfigCheckError,
+                       match=r'model\.refine_head\.num_inference_steps = 3'):
+        check_train_config(_cfg(**{'model.refine_head.num_inference_steps': 3}))
+
+
+@pytest.fixture(scope='module')
+def scenes(tmp_path_factory):
+    from mmdmtl.datasets.synthetic_scenes import generate_synthetic_scenes
+    root = tmp_path_factory.mktemp('scenes') / 'root'
+    generate_synthetic_scenes(str(root), num_train=6, num_val=2, size=(16, 16))
+    return root
+
+
+def _dataset(root, **kw):
+    from mmdmtl.datasets import SyntheticScenesDataset
+    return SyntheticScenesDataset(data_root=str(root), split='train', pipeline=[],
+                                  **kw)
+
+
+def test_task_without_labels_in_the_split(scenes):
+    ds = _dataset(scenes, tasks=('semseg', 'depth'))
+    with pytest.raises(ConfigCheckError) as err:
+        check_tasks_agree(('semseg', 'depth', 'edge'), ds)
+    msg = str(err.value)
+    assert "['edge']" in msg and '0 of 6 images' in msg and 'split' in msg
+    assert 'zero_shot_tasks' in msg and str(scenes) in msg
+    # the explicit opt-out for a deliberate zero-shot task
+    check_tasks_agree(('semseg', 'depth', 'edge'), ds, zero_shot_tasks=['edge'])
+
+
+def test_labelled_task_without_head(scenes):
+    ds = _dataset(scenes, tasks=('semseg', 'depth'))
+    with pytest.raises(ConfigCheckError, match=r"labels \['depth'\].*no head"):
+        check_tasks_agree(('semseg', ), ds)
+
+
+def _tiny_cfg(tmp_path, scenes, **extra):
+    from mmengine.config import Config
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[2]
+    demo = repo / 'configs' / 'diffusionmtl' / \
+        'demo_diffusionmtl-feature_synthetic_one-label.py'
+    text = f"""
+_base_ = [{str(demo)!r}]
+data_root = {str(scenes)!r}
+generate = dict(num_train=6, num_val=2, size=(16, 16), seed=0)
+model = dict(channels=16, refine_head=dict(num_heads=2))
+train_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    sampler=dict(batch_size=2),
+    dataset=dict(data_root=data_root, generate=generate))
+val_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root=data_root, generate=generate))
+test_dataloader = val_dataloader
+max_iters = 2
+param_scheduler = []
+train_cfg = dict(max_iters=max_iters, val_interval=100)
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
+"""
+    path = tmp_path / 'tiny.py'
+    path.write_text(text)
+    cfg = Config.fromfile(str(path))
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.merge_from_dict(extra)
+    return cfg
+
+
+def test_hook_stops_before_the_first_iteration(tmp_path, scenes):
+    """A config whose split does not label edge: the Runner stops at before_train,
+    no iteration runs and no checkpoint is written."""
+    from mmengine.runner import Runner
+    cfg = _tiny_cfg(tmp_path, scenes, **{
+        'train_dataloader.dataset.tasks': ('semseg', 'human_parts', 'sal',
+                                           'normals', 'depth'),
+        'train_dataloader.dataset.label_setting': 'full',
+        'train_dataloader.sampler.mode': 'random'})
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(ConfigCheckError, match="model.tasks has \\['edge'\\]"):
+        runner.train()
+    assert runner.iter == 0
+    assert not list((tmp_path / 'work').glob('*.pth'))
+
+
+def test_batch_one_batchnorm_names_the_keys():
+    """The guard TrainCheckHook puts on every BatchNorm layer: one value per
+    channel raises naming the layer and the config keys (before torch's own
+    message, which names none)."""
+    import torch
+    from torch import nn
+
+    from mmdmtl.engine.hooks import TrainCheckHook
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, stride=8, padding=1),
+                          nn.BatchNorm2d(4))
+    hook = TrainCheckHook()
+    hook._guard_batch_norm(model)
+    model.train()
+    model(torch.zeros(2, 3, 8, 8))  # 2 values per channel: fine
+    with pytest.raises(ConfigCheckError) as err:
+        model(torch.zeros(1, 3, 8, 8))
+    msg = str(err.value)
+    assert "BatchNorm layer '1'" in msg and '[1, 4, 1, 1]' in msg
+    assert 'train_dataloader.batch_size' in msg and 'crop_size' in msg
+    model.eval()
+    model(torch.zeros(1, 3, 8, 8))  # eval mode uses running statistics
+    hook._remove_guard()
