@@ -130,27 +130,3 @@ def test_hook_stops_before_the_first_iteration(tmp_path, scenes):
         runner.train()
     assert runner.iter == 0
     assert not list((tmp_path / 'work').glob('*.pth'))
-
-
-def test_batch_one_batchnorm_names_the_keys():
-    """The guard TrainCheckHook puts on every BatchNorm layer: one value per
-    channel raises naming the layer and the config keys (before torch's own
-    message, which names none)."""
-    import torch
-    from torch import nn
-
-    from mmdmtl.engine.hooks import TrainCheckHook
-    model = nn.Sequential(nn.Conv2d(3, 4, 3, stride=8, padding=1),
-                          nn.BatchNorm2d(4))
-    hook = TrainCheckHook()
-    hook._guard_batch_norm(model)
-    model.train()
-    model(torch.zeros(2, 3, 8, 8))  # 2 values per channel: fine
-    with pytest.raises(ConfigCheckError) as err:
-        model(torch.zeros(1, 3, 8, 8))
-    msg = str(err.value)
-    assert "BatchNorm layer '1'" in msg and '[1, 4, 1, 1]' in msg
-    assert 'train_dataloader.batch_size' in msg and 'crop_size' in msg
-    model.eval()
-    model(torch.zeros(1, 3, 8, 8))  # eval mode uses running statistics
-    hook._remove_guard()

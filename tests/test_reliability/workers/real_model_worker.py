@@ -73,6 +73,8 @@ def build_cfg():
         ds.pipeline[6].size = (32, 32)  # MultiTaskPad
         sampler = dict(type='PartialLabelSampler', mode='random', shuffle=True,
                        seed=0)
+    # the batch size is given to the loader and the sampler alike (checked)
+    sampler['batch_size'] = BATCH
     cfg.train_dataloader.update(
         batch_size=BATCH, num_workers=0, persistent_workers=False,
         sampler=sampler)
