@@ -77,12 +77,16 @@ class OfficialCheckpointError(ValueError):
 
 
 def published_schedule_tables(num_train_timesteps: int) -> Dict[str, np.ndarray]:
-    """The published tables recomputed in float64 from our ``DDPMScheduler``."""
+    """The published tables recomputed in float64 from our ``DDPMScheduler`` (the
+    posterior-mean coefficients are its own step coefficients t -> t-1)."""
     s = DDPMScheduler(num_train_timesteps=num_train_timesteps)
     b = s.betas
     acp = s.alphas_cumprod
     prev = np.append(1.0, acp[:-1])
+    # unclipped here (0 at t = 0): the published table keeps the raw variance
     var = b * (1.0 - prev) / (1.0 - acp)
+    coef1, coef2 = np.array([s.step_coefficients(t, t - 1)[:2]
+                             for t in range(s.num_train_timesteps)]).T
     return dict(
         betas=b, alphas_cumprod=acp, alphas_cumprod_prev=prev,
         sqrt_alphas_cumprod=np.sqrt(acp),
@@ -92,8 +96,8 @@ def published_schedule_tables(num_train_timesteps: int) -> Dict[str, np.ndarray]
         sqrt_recipm1_alphas_cumprod=np.sqrt(1.0 / acp - 1),
         posterior_variance=var,
         posterior_log_variance_clipped=np.log(np.maximum(var, 1e-20)),
-        posterior_mean_coef1=b * np.sqrt(prev) / (1.0 - acp),
-        posterior_mean_coef2=(1.0 - prev) * np.sqrt(1.0 - b) / (1.0 - acp))
+        posterior_mean_coef1=coef1,
+        posterior_mean_coef2=coef2)
 
 
 def extract_state_dict(obj) -> Tuple[Dict[str, torch.Tensor], dict]:

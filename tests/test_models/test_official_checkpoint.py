@@ -142,7 +142,6 @@ def test_errors_name_the_keys(shared_data):
 
 
 def test_another_task_set_is_named_against_the_model(shared_data):
-    from mmdmtl.models.diffusion import CrossAttentionBlock  # noqa: F401
     sd, _ = extract_state_dict(_official_state_dict(shared_data))
     conv, summary = convert_official_state_dict(sd)
     assert summary['tasks'] == dict(semseg=21, human_parts=7, sal=2, normals=3, edge=1)

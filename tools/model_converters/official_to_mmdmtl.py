@@ -49,14 +49,17 @@ def build_model(config: str):
 
 def main(argv=None):
     args = parse_args(argv)
+    import io
+
     import torch
+
+    import mmdmtl
+    from mmdmtl.engine.checkpoint import atomic_write_bytes
     from mmdmtl.models.official_checkpoint import (check_against_model,
                                                    convert_official_state_dict,
                                                    extract_state_dict)
     from mmdmtl.utils.cli import check_checkpoint_arg, check_config_arg
     from mmdmtl.utils.safe_output import check_output_file
-    from mmdmtl.engine.checkpoint import atomic_write_bytes
-    import io
 
     check_checkpoint_arg(args.src, 'SRC')
     check_config_arg(args.config, '--config')
@@ -71,7 +74,6 @@ def main(argv=None):
     check_against_model(converted, model)
     model.load_state_dict(converted, strict=True)
 
-    import mmdmtl
     meta = dict(
         converted_from=osp.abspath(args.src),
         converter='tools/model_converters/official_to_mmdmtl.py',
