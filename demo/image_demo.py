@@ -1,12 +1,15 @@
 """Predict every task for one image (or a directory of images) and write the results.
 
     python demo/image_demo.py IMAGE CONFIG CHECKPOINT [--out-dir DIR] [--device cpu]
-        [--batch-size N] [--cfg-options model.refine_head.inference_chunk=1 ...]
+        [--batch-size N] [--fast] [--cfg-options model.refine_head.inference_chunk=1 ...]
 
 The default DIR is work_dirs/image_demo/<config name>.
 Writes <out-dir>/vis/<image>.png (the image and every task's prediction in one panel)
 and <out-dir>/preds/<task>/<image>.png (class ids, probabilities x 255, normals as RGB,
 depth x 1000 as 16-bit), plus .npy arrays with --save-npy.
+
+--fast: fast inference (the config key ``fast``; mmdmtl/engine/fast_mode.py):
+Conv+BN folded, channels_last, autocast where the machine runs it natively.
 
 The checkpoint must match the model exactly (--allow-partial accepts a partial
 load); files of an input folder that are not images are skipped and counted, an
@@ -38,6 +41,10 @@ def parse_args(argv=None):
         '--device', default=None, help='cpu, cuda, cuda:1 ... (default: GPU if any)')
     parser.add_argument(
         '--tasks', nargs='+', default=None, help='tasks to output (default: all)')
+    parser.add_argument(
+        '--fast', action='store_true',
+        help='fast inference: Conv+BN folding, channels_last, autocast where '
+        'native (config key fast)')
     parser.add_argument('--save-npy', action='store_true', help='also write .npy')
     parser.add_argument('--show', action='store_true', help='show the panel')
     parser.add_argument('--wait-time', type=float, default=0, help='window seconds')
@@ -70,7 +77,7 @@ def main(argv=None):
         model_cfg.merge_from_dict(args.cfg_options)
     inferencer = MultiTaskInferencer(
         model_cfg, args.checkpoint, device=args.device, tasks=args.tasks,
-        allow_partial=args.allow_partial)
+        allow_partial=args.allow_partial, fast=True if args.fast else None)
     result = inferencer(
         args.img,
         batch_size=args.batch_size,

@@ -1,7 +1,7 @@
 """Evaluate a checkpoint on the test split of a config.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR|FILE.pkl]
-                         [--show] [--show-dir DIR] [--cfg-options k=v ...]
+                         [--show] [--show-dir DIR] [--fast] [--cfg-options k=v ...]
                          [--launcher none|pytorch|slurm|mpi]
 
 --out DIR       every task's prediction per image as DIR/<task>/<image>.png (+ .npy)
@@ -9,6 +9,11 @@
 --out FILE.pkl  the raw predictions through MMEngine's DumpResults.
 --show-dir DIR  one panel per image (image, every task's label and prediction) as
                 DIR/<image>.png.
+--fast          fast inference (or ``fast = dict(enabled=True)`` in the config;
+                mmdmtl/engine/fast_mode.py): Conv+BN folded, channels_last, and
+                autocast where the machine runs it natively (GPU bf16/fp16, CPU
+                bf16 only with avx512_bf16/amx_bf16; other CPUs stay fp32 and the
+                log says why).
 
 Output folders (--out DIR, --show-dir) must be new, empty or written by mmdmtl
 before; an existing --out FILE.pkl needs --overwrite. The checkpoint must fit the
@@ -49,6 +54,10 @@ def parse_args(argv=None):
         help='accept a checkpoint that fills the model only partly (missing, '
         'unexpected or other-shape entries keep their initialisation); default: '
         'the checkpoint must match the model exactly')
+    parser.add_argument(
+        '--fast', action='store_true',
+        help='fast inference: Conv+BN folding, channels_last, autocast where '
+        'native (config key fast)')
     parser.add_argument(
         '--overwrite', action='store_true',
         help='replace an existing --out FILE.pkl')
@@ -148,6 +157,8 @@ def build_test_cfg(args) -> Config:
                 dict(type='MultiTaskPredictionSaveHook',
                      out_dir=osp.abspath(args.out))
             ]
+    from mmdmtl.engine.fast_mode import add_fast_inference_hook
+    add_fast_inference_hook(cfg, True if args.fast else None)
     setup_distributed(cfg, args.launcher)
     return cfg
 

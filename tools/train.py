@@ -9,6 +9,12 @@ agree, every predicted task labelled in the training split (or listed in
 ``zero_shot_tasks``), every labelled task with a head. User errors are one line on
 stderr and exit status 1; ``--debug`` (or MMDMTL_DEBUG=1) shows the traceback.
 
+``--amp`` (or ``fast = dict(enabled=True)`` in the config) trains in the precision
+the machine runs natively (mmdmtl/engine/fast_mode.py): on a GPU MMEngine's
+AmpOptimWrapper (bf16 where supported, else fp16 with dynamic loss scaling), on a
+CPU with avx512_bf16/amx_bf16 bf16 autocast (CPUAutocastOptimWrapper), on other
+CPUs fp32 with one logged line saying why.
+
 Distributed: ``tools/dist_train.sh CONFIG GPUS`` (torchrun) or
 ``tools/slurm_train.sh PARTITION JOB CONFIG``. Works without a GPU too: the process
 group then uses gloo and DDP wraps the CPU model (see mmdmtl/engine/distributed.py).
@@ -19,7 +25,6 @@ import os.path as osp
 import sys
 
 from mmengine.config import Config, DictAction
-from mmengine.logging import print_log
 
 
 def parse_args(argv=None):
@@ -38,7 +43,10 @@ def parse_args(argv=None):
         help='resume training; without a value from the latest checkpoint in the '
         'work dir, else from CKPT')
     parser.add_argument(
-        '--amp', action='store_true', help='mixed-precision training (needs a GPU)')
+        '--amp', action='store_true',
+        help='mixed-precision training where the machine runs it natively: GPU '
+        'bf16 (else fp16 with loss scaling), CPU bf16 autocast only with '
+        'avx512_bf16/amx_bf16, else fp32 with a logged note (config key fast)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -60,8 +68,6 @@ def parse_args(argv=None):
 
 def build_train_cfg(args) -> Config:
     """The config the Runner gets: file + CLI overrides + mmdmtl's CPU handling."""
-    import torch
-
     from mmdmtl.engine import setup_distributed
 
     from mmdmtl.utils.cli import check_checkpoint_arg, check_config_arg
@@ -80,19 +86,10 @@ def build_train_cfg(args) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
 
-    if args.amp:
-        if not torch.cuda.is_available():
-            raise SystemExit('--amp: mixed precision needs a GPU (MMEngine\'s '
-                             'AmpOptimWrapper refuses CPU); drop --amp on this machine')
-        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if wrapper == 'AmpOptimWrapper':
-            print_log('AMP is already enabled in the config', logger='current')
-        elif wrapper != 'OptimWrapper':
-            raise SystemExit(f'--amp: optim_wrapper.type is {wrapper!r}; only '
-                             "'OptimWrapper' can be switched to 'AmpOptimWrapper'")
-        else:
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    # --amp / config key fast: the precision this machine runs natively
+    # (mmdmtl/engine/fast_mode.py); one logged line says what was chosen and why.
+    from mmdmtl.engine.fast_mode import apply_train_precision
+    args.fast_plan = apply_train_precision(cfg, True if args.amp else None)
 
     if args.resume == 'auto':
         cfg.resume = True
@@ -131,6 +128,8 @@ def main(argv=None):
         runner = RUNNERS.build(cfg)
     from mmdmtl.engine.distributed import describe_world
     runner.logger.info(describe_world())
+    if getattr(args, 'fast_plan', None) is not None:  # one line: what and why
+        runner.logger.info('training ' + args.fast_plan.describe(inference=False))
     runner.train()
     return runner
 

@@ -90,6 +90,12 @@ class MultiTaskInferencer(BaseInferencer):
             a warning lists them). Default False: the checkpoint must match the
             model exactly, else ``CheckpointMismatchError`` with the report (the
             policy of tools/test.py).
+        fast (bool, optional): fast inference (mmdmtl/engine/fast_mode.py):
+            Conv+BN folded, channels_last, autocast where the machine runs it
+            natively (GPU bf16/fp16; CPU bf16 only with avx512_bf16/amx_bf16,
+            else fp32, logged). None (default): the config's
+            ``fast.enabled`` (off unless set); True/False override it. The
+            chosen plan is ``inferencer.fast_plan`` (None when off).
 
     Call arguments (``inferencer(inputs, **kwargs)``):
         inputs: an image path, a directory of images, an array, or a list of these.
@@ -130,7 +136,8 @@ class MultiTaskInferencer(BaseInferencer):
                  tasks: Optional[Sequence[str]] = None,
                  scope: str = 'mmdmtl',
                  show_progress: bool = False,
-                 allow_partial: bool = False) -> None:
+                 allow_partial: bool = False,
+                 fast: Optional[bool] = None) -> None:
         from mmdmtl.utils import register_all_modules
         register_all_modules(init_default_scope=False)
         init_default_scope(scope)
@@ -159,6 +166,22 @@ class MultiTaskInferencer(BaseInferencer):
             show_progress=show_progress)
         if self.visualizer is not None:
             self.visualizer.dataset_meta = getattr(self.model, 'dataset_meta', None)
+        self.fast_plan = self._init_fast(fast)
+
+    def _init_fast(self, fast: Optional[bool]):
+        """The fast mode of tools/test.py --fast, on the built model."""
+        from mmengine.logging import print_log
+        from mmdmtl.engine.fast_mode import (choose_plan, fast_options,
+                                             model_device,
+                                             prepare_model_for_inference)
+        opts = fast_options(self.cfg, fast)
+        if not opts['enabled']:
+            return None
+        plan = choose_plan(model_device(self.model), **opts)
+        prepare_model_for_inference(self.model, plan)
+        print_log('MultiTaskInferencer: ' + plan.describe(inference=True),
+                  logger='current')
+        return plan
 
     # ------------------------------------------------------------------ set-up
     def _load_weights_to_model(self, model, checkpoint, cfg) -> None:

@@ -58,7 +58,6 @@ import importlib.util
 import json
 import os
 import os.path as osp
-import platform
 import statistics
 import sys
 import time
@@ -69,6 +68,11 @@ import torch
 import torch.nn.functional as F
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+# One copy of the CPU feature detection and of the fast-mode dtype choice: the
+# package's (tools/train.py --amp, tools/test.py --fast use the same).
+from mmdmtl.engine.fast_mode import choose_plan, cpu_info  # noqa: E402
 REFERENCE_FILE = osp.join(ROOT, 'tests', 'test_models', 'reference_denoiser.py')
 
 # Theoretical dense peaks (FLOP/s) of common GPUs, by a substring of the name.
@@ -183,28 +187,6 @@ class PeakMemory:
                                      or not self.resettable) else \
                 (hwm - self.base) / 1024
         return False
-
-
-def cpu_info() -> dict:
-    info = dict(model=platform.processor() or platform.machine(),
-                logical_cpus=os.cpu_count())
-    flags, mhz = set(), None
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    info['model'] = line.split(':', 1)[1].strip()
-                elif line.startswith('flags'):
-                    flags = set(line.split(':', 1)[1].split())
-                elif line.startswith('cpu MHz') and mhz is None:
-                    mhz = float(line.split(':', 1)[1])
-    except OSError:
-        pass
-    info['avx512f'] = 'avx512f' in flags
-    info['bf16'] = bool({'avx512_bf16', 'amx_bf16'} & flags)
-    info['amx_bf16'] = 'amx_bf16' in flags
-    info['mhz'] = mhz
-    return info
 
 
 def cpu_peak_flops(info: dict, threads: int, dtype: str) -> Optional[float]:
@@ -463,9 +445,11 @@ def run_benchmark(args) -> dict:
 
     info = cpu_info()
     threads = torch.get_num_threads()
-    use_fast_dtype = args.fast_dtype
-    if device.type == 'cpu' and args.fast_dtype == 'bfloat16' and not info['bf16']:
-        use_fast_dtype = None  # bf16 without hardware support is slower
+    # bf16 without hardware support is slower: the package's choice (fp32 there)
+    plan = choose_plan(device, 'auto' if args.fast_dtype == 'bfloat16'
+                       else args.fast_dtype)
+    use_fast_dtype = plan.dtype_name if plan.autocast else None
+    print(plan.describe(inference=True), flush=True)
     if device.type == 'cuda':
         name = torch.cuda.get_device_name(device)
         machine = dict(device=name, cuda=torch.version.cuda)
@@ -483,7 +467,8 @@ def run_benchmark(args) -> dict:
                      load_at_start=os.getloadavg()),
         batch_size=args.batch_size, shape=list(args.shape), setting=args.setting,
         inference_chunk=args.inference_chunk,
-        fast_dtype=use_fast_dtype, peak_flops=peak, train={}, infer={})
+        fast_dtype=use_fast_dtype, fast_reason=plan.reason, peak_flops=peak,
+        train={}, infer={})
 
     def dtype_of(mode):
         return use_fast_dtype if mode in ('fast', 'compile') else None
@@ -684,12 +669,9 @@ def main(argv=None):
     report = run_benchmark(args)
     md = to_markdown(report)
     print(md)
-    for path, text in ((args.out_json, json.dumps(report, indent=1)),
-                       (args.out_md, md)):
-        if path:
-            os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-            with open(path, 'w') as f:
-                f.write(text)
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+    from benchmark_tools import write_outputs
+    write_outputs(args.out_json, report, args.out_md, md)
     return report
 
 
