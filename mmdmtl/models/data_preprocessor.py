@@ -11,18 +11,24 @@ from mmengine.structures import PixelData
 from mmdmtl.registry import MODELS
 from mmdmtl.structures import TASKS
 
+PAD_POSITIONS = ('bottom_right', 'center')
+
 
 @MODELS.register_module()
 class MultiTaskDataPreProcessor(BaseDataPreprocessor):
     """Batch the output of ``PackMultiTaskInputs``.
 
     * images: to float, optional BGR->RGB, ``(x - mean) / std``, then padded
-      bottom/right with ``pad_val`` to a common size (the largest in the batch,
-      at least ``size``, rounded up to ``size_divisor``) and stacked [B, 3, H, W];
+      with ``pad_val`` (after normalisation: 0 = the mean colour) to a common
+      size (the largest in the batch, at least ``size``, rounded up to
+      ``size_divisor``) and stacked [B, 3, H, W]. ``pad_position='center'``
+      puts the image in the middle (top = (H - h) // 2, left = (W - w) // 2,
+      the published PASCAL_MT / NYUD_MT ``PadImage``), ``'bottom_right'``
+      (default) at the top-left corner;
     * training (``training=True``): every labelled task's map is padded to the
-      same size with its task's pad value (255 for class/binary maps, 0 for
-      normals and depth; ``TASKS[task].pad_value``), so
-      ``stack_task_targets`` can stack them;
+      same size, at the same place as its image, with its task's pad value
+      (255 for class/binary maps, 0 for normals and depth;
+      ``TASKS[task].pad_value``), so ``stack_task_targets`` can stack them;
     * test mode: only the inputs are padded (labels stay as they are for the
       metrics);
     * every sample's metainfo gets ``batch_input_shape``, ``pad_shape`` (both
@@ -36,6 +42,7 @@ class MultiTaskDataPreProcessor(BaseDataPreprocessor):
         size (tuple[int, int], optional): minimum (h, w) of the batch.
         size_divisor (int, optional): batch (h, w) rounded up to a multiple.
         pad_val (float): image pad value (after normalisation).
+        pad_position (str): 'bottom_right' (default) or 'center'.
         bgr_to_rgb (bool): swap the channel order of the inputs.
         non_blocking (bool): non-blocking host-to-device copies.
     """
@@ -46,9 +53,14 @@ class MultiTaskDataPreProcessor(BaseDataPreprocessor):
                  size: Optional[Tuple[int, int]] = None,
                  size_divisor: Optional[int] = None,
                  pad_val: Number = 0,
+                 pad_position: str = 'bottom_right',
                  bgr_to_rgb: bool = False,
                  non_blocking: bool = False):
         super().__init__(non_blocking)
+        if pad_position not in PAD_POSITIONS:
+            raise ValueError(f'pad_position must be one of '
+                             f'{list(PAD_POSITIONS)}, got {pad_position!r}')
+        self.pad_position = pad_position
         if (mean is None) != (std is None):
             raise ValueError('give both mean and std, or neither')
         self._enable_normalize = mean is not None
@@ -96,29 +108,43 @@ class MultiTaskDataPreProcessor(BaseDataPreprocessor):
                                  'expected [3, H, W]')
         shapes = [tuple(x.shape[-2:]) for x in inputs]
         bh, bw = self._batch_hw(shapes)
+        # (top, left) of every input inside the batch.
+        offsets = [self._offset(s, (bh, bw)) for s in shapes]
         if all(s == (bh, bw) for s in shapes):
             # Same size: one stacked normalisation (the training fast path).
             batch = self._normalize(torch.stack(inputs))
         else:
             batch = torch.stack([
-                F.pad(self._normalize(x), (0, bw - x.shape[-1], 0,
-                                           bh - x.shape[-2]),
-                      value=self.pad_val) for x in inputs
+                F.pad(self._normalize(x),
+                      (left, bw - x.shape[-1] - left, top,
+                       bh - x.shape[-2] - top),
+                      value=self.pad_val)
+                for x, (top, left) in zip(inputs, offsets)
             ])
         if samples is not None:
-            for x, sample in zip(inputs, samples):
+            for x, (top, left), sample in zip(inputs, offsets, samples):
                 content = sample.metainfo.get('img_shape', tuple(x.shape[-2:]))
                 ch, cw = int(content[0]), int(content[1])
+                # The content sits at the input's top-left corner (a pipeline
+                # pad is bottom/right), the input at (top, left) of the batch.
                 sample.set_metainfo(
                     dict(batch_input_shape=(bh, bw),
                          pad_shape=(bh, bw),
-                         padding_size=[0, bw - cw, 0, bh - ch]))
+                         padding_size=[left, bw - cw - left, top,
+                                       bh - ch - top]))
                 if training:
-                    self._pad_labels(sample, bh, bw)
+                    self._pad_labels(sample, bh, bw, top, left)
         return dict(inputs=batch, data_samples=samples)
 
+    def _offset(self, hw: Tuple[int, int],
+                batch_hw: Tuple[int, int]) -> Tuple[int, int]:
+        if self.pad_position == 'center':
+            return (batch_hw[0] - hw[0]) // 2, (batch_hw[1] - hw[1]) // 2
+        return 0, 0
+
     @staticmethod
-    def _pad_labels(sample, bh: int, bw: int) -> None:
+    def _pad_labels(sample, bh: int, bw: int, top: int = 0,
+                    left: int = 0) -> None:
         for task, spec in TASKS.items():
             gt = getattr(sample, spec.gt_field, None)
             if gt is None:
@@ -127,10 +153,11 @@ class MultiTaskDataPreProcessor(BaseDataPreprocessor):
             h, w = m.shape[-2:]
             if (h, w) == (bh, bw):
                 continue
-            if h > bh or w > bw:
+            if h + top > bh or w + left > bw:
                 raise ValueError(
                     f'{sample.metainfo.get("img_path")}: {task} label of size '
-                    f'{(h, w)} is larger than the batch input {(bh, bw)}')
+                    f'{(h, w)} does not fit the batch input {(bh, bw)} at '
+                    f'offset {(top, left)}')
             padded = m.new_full((m.shape[0], bh, bw), spec.pad_value)
-            padded[:, :h, :w] = m
+            padded[:, top:top + h, left:left + w] = m
             setattr(sample, spec.gt_field, PixelData(data=padded))

@@ -92,8 +92,10 @@ def write_pascal_mt(root, ids, hw=(20, 30), seed=0):
         nrm[0, 0] = (255, 255, 255)  # invalid
         cv2.imwrite(osp.join(root, 'normals_distill', sid + '.png'),
                     nrm[..., ::-1])
-        lm = np.ones((h, w), np.uint16)
-        lm[:, w // 2:] = 2
+        # PASCAL-Context ids: wall (440) left, person (284) right; both keep
+        # their normals under the published valid-class rule.
+        lm = np.full((h, w), 440, np.uint16)
+        lm[:, w // 2:] = 284
         savemat(osp.join(root, 'pascal-context/trainval', sid + '.mat'),
                 {'LabelMap': lm})
     Path(root, 'ImageSets/Context/train.txt').write_text(

@@ -5,7 +5,7 @@ from mmdmtl.datasets import PascalContextMTDataset
 
 PIPE = [
     dict(type='LoadMultiTaskImage'),
-    dict(type='LoadMultiTaskAnnotations'),
+    dict(type='LoadMultiTaskAnnotations', normal_mode='raw'),
     dict(type='PackMultiTaskInputs'),
 ]
 
@@ -25,8 +25,10 @@ def test_tiny_layout_all_tasks(tmp_path, layouts):
     sal = s.gt_sal_map.data[0]
     assert sal[:, 15:].eq(1).all() and sal[:, :15].eq(0).all()
     n = s.gt_normal_map.data
-    assert n[:, 0, 0].abs().sum() == 0  # (255,255,255) = invalid
-    np.testing.assert_allclose(n[:, 5, 5].numpy(), [0, 0, 1], atol=1e-2)
+    # Published rule: (255, 255, 255) is the value (1, 1, 1), not invalid.
+    assert n[:, 0, 0].tolist() == [1, 1, 1]
+    np.testing.assert_allclose(n[:, 5, 5].numpy(),
+                               [1 / 255, 1 / 255, 1], atol=1e-6)
     e = s.gt_edge_map.data[0]
     assert set(np.nonzero(e.any(0).numpy())[0].tolist()) <= {14, 15}
 

@@ -126,7 +126,7 @@ def test_resize_depth_rescale():
 def test_random_scale_crop_mtan_protocol():
     np.random.seed(1)
     r = _results(24, 32)
-    out = RandomScaleCrop(scales=(2.0, ))(r)
+    out = RandomScaleCrop(scales=(2.0, ), mode='cv2')(r)
     assert out['img'].shape[:2] == (24, 32)
     assert out['gt_depth_map'].shape == (24, 32)
     # depth / 2 after a 2x zoom; each source pixel covers 2x2 output pixels.
@@ -160,3 +160,78 @@ def test_pad_image_value_every_channel_and_labels_optional():
 def test_pad_needs_size():
     with pytest.raises(ValueError, match='size'):
         MultiTaskPad()
+
+
+# ------------------------------------------- published size/resampling rules
+@pytest.mark.parametrize('rounding,hw', [('truncate', (468, 552)),
+                                         ('round', (469, 553))])
+def test_random_scale_truncates_sizes_by_default(rounding, hw):
+    # 375 x 442 scaled by 1.25 = 468.75 x 552.5: int() (published) vs
+    # round-half-up (mmcv).
+    r = dict(img=np.zeros((375, 442, 3), np.uint8), img_shape=(375, 442),
+             gt_seg_map=np.zeros((375, 442), np.uint8),
+             seg_fields=['gt_seg_map'])
+    kw = {} if rounding == 'truncate' else dict(rounding='round')
+    out = MultiTaskRandomScale(ratio_range=(1.25, 1.25), **kw)(r)
+    assert out['img'].shape[:2] == hw and out['gt_seg_map'].shape == hw
+    assert out['img_shape'] == hw
+
+
+def test_random_scale_round_matches_mmcv_resize():
+    for s in np.linspace(0.5, 2.0, 61):
+        r = dict(img=np.zeros((375, 500, 3), np.uint8), img_shape=(375, 500))
+        ours = MultiTaskRandomScale(ratio_range=(s, s), rounding='round')(
+            dict(r))['img'].shape[:2]
+        mmcv = MultiTaskResize(scale_factor=float(s), keep_ratio=True)(
+            dict(r))['img'].shape[:2]
+        assert ours == mmcv, s
+    with pytest.raises(ValueError, match='rounding'):
+        MultiTaskRandomScale(rounding='floor')
+
+
+def _scale_crop(mode):
+    t = RandomScaleCrop(scales=(2.0, ), mode=mode)
+    t._params = lambda h, w: (2.0, 0, 0, 2, 2)  # the top-left 2x2 window
+    img = np.zeros((4, 4, 3), np.float32)
+    img[:2, :2, 0] = [[0, 3], [6, 9]]
+    nrm = np.zeros((4, 4, 3), np.float32)
+    nrm[0, 0] = (1, 0, 0)
+    nrm[0, 1] = (0, 1, 0)
+    r = dict(img=img, gt_seg_map=np.array([[1, 2, 0, 0], [3, 4, 0, 0]] +
+                                          [[0] * 4] * 2, np.uint8),
+             gt_depth_map=np.array([[2, 4, 0, 0], [6, 8, 0, 0]] +
+                                   [[0] * 4] * 2, np.float32),
+             gt_normal_map=nrm,
+             seg_fields=['gt_seg_map', 'gt_depth_map', 'gt_normal_map'])
+    return t(r)
+
+
+def test_random_scale_crop_resamples_like_mtan():
+    out = _scale_crop('mtan')
+    # bilinear, align_corners=True: source position i * (2 - 1) / (4 - 1)
+    np.testing.assert_allclose(out['img'][..., 0],
+                               [[0, 1, 2, 3], [2, 3, 4, 5], [4, 5, 6, 7],
+                                [6, 7, 8, 9]], atol=1e-5)
+    # torch 'nearest': source floor(i * 2 / 4)
+    np.testing.assert_array_equal(out['gt_seg_map'],
+                                  [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4],
+                                   [3, 3, 4, 4]])
+    assert out['gt_seg_map'].dtype == np.uint8
+    np.testing.assert_array_equal(out['gt_depth_map'],
+                                  [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4],
+                                   [3, 3, 4, 4]])  # nearest, then / 2
+    n = out['gt_normal_map']
+    np.testing.assert_allclose(n[0, 1], (2 / 3, 1 / 3, 0), atol=1e-6)
+    np.testing.assert_allclose(n[1, 0], (2 / 3, 0, 0), atol=1e-6)  # shortened
+    assert not n[3].any()  # the invalid row stays invalid
+
+
+def test_random_scale_crop_cv2_opt_in_keeps_unit_normals():
+    out = _scale_crop('cv2')
+    n = out['gt_normal_map']
+    np.testing.assert_array_equal(n[:2, :2], np.broadcast_to([1, 0, 0],
+                                                             (2, 2, 3)))
+    np.testing.assert_array_equal(n[:2, 2:], np.broadcast_to([0, 1, 0],
+                                                             (2, 2, 3)))
+    with pytest.raises(ValueError, match='mode'):
+        RandomScaleCrop(mode='torch')

@@ -1,5 +1,8 @@
 # Cityscapes, MTAN/MTPSL protocol: 7 classes + depth (disparity scale) at
-# 128x256, npy layout. Augmentation: RandomScaleCrop + horizontal flip.
+# 128x256, npy layout. Augmentation: RandomScaleCrop (MTAN resampling: image
+# bilinear align_corners=True, label and depth nearest, depth / scale) +
+# horizontal flip (MTPSL flips in its single-task script, flip=True, not in
+# its multi-task one). Label -1 = ignore, depth 0 = invalid.
 dataset_type = 'CityscapesPartialDataset'
 data_root = 'data/cityscapes'
 split_root = 'data/partial_label_splits'
@@ -15,7 +18,7 @@ data_preprocessor = dict(
 train_pipeline = [
     dict(type='LoadMultiTaskImage'),
     dict(type='LoadMultiTaskAnnotations'),
-    dict(type='RandomScaleCrop', scales=(1.0, 1.2, 1.5)),
+    dict(type='RandomScaleCrop', scales=(1.0, 1.2, 1.5), mode='mtan'),
     dict(type='MultiTaskRandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackMultiTaskInputs'),
 ]

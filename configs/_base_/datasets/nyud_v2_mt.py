@@ -1,6 +1,9 @@
 # NYUD-v2, fully supervised multi-task protocol (NYUD_MT layout of ATRC/InvPT:
-# 40 classes, depth, normals, edge). Same recipe as PASCAL (scale 0.5-2.0,
-# crop, flip, photometric distortion); depth values are kept when scaling.
+# 40 classes, depth, normals, edge). The PASCAL recipe of the same code bases
+# (scale 0.5-2.0 with sizes int(x * s), crop 448x576 with cat_max_ratio 0.75,
+# flip, photometric distortion, normalisation, then centred padding with 0 =
+# the mean colour); depth values are kept when scaling; normals as stored
+# (only the zero vector is invalid, no renormalisation), depth 0 = invalid.
 dataset_type = 'NYUDv2MTDataset'
 data_root = 'data/NYUD_MT'
 tasks = ('semseg', 'normals', 'edge', 'depth')
@@ -11,22 +14,24 @@ data_preprocessor = dict(
     type='MultiTaskDataPreProcessor',
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True)
+    bgr_to_rgb=True,
+    size=crop_size,
+    pad_val=0,
+    pad_position='center')
 
 train_pipeline = [
     dict(type='LoadMultiTaskImage'),
-    dict(type='LoadMultiTaskAnnotations'),
-    dict(type='MultiTaskRandomScale', ratio_range=(0.5, 2.0)),
+    dict(type='LoadMultiTaskAnnotations', normal_mode='raw'),
+    dict(type='MultiTaskRandomScale', ratio_range=(0.5, 2.0),
+         rounding='truncate'),
     dict(type='MultiTaskRandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='MultiTaskRandomFlip', prob=0.5, direction='horizontal'),
     dict(type='mmseg.PhotoMetricDistortion'),
-    dict(type='MultiTaskPad', size=crop_size),
     dict(type='PackMultiTaskInputs'),
 ]
 test_pipeline = [
     dict(type='LoadMultiTaskImage'),
-    dict(type='LoadMultiTaskAnnotations'),
-    dict(type='MultiTaskPad', size=crop_size, pad_labels=False),
+    dict(type='LoadMultiTaskAnnotations', normal_mode='raw'),
     dict(type='PackMultiTaskInputs'),
 ]
 train_dataloader = dict(

@@ -1,6 +1,10 @@
 # NYUD-v2, partial-label protocol (MTAN/MTPSL npy layout, 13 classes, depth,
 # normals, 288x384). Augmentation as MTAN/MTPSL: RandomScaleCrop (scales 1,
-# 1.2, 1.5; depth divided by the scale) + horizontal flip (normals' x negated).
+# 1.2, 1.5; image and normals bilinear with align_corners=True, labels and
+# depth nearest, depth divided by the scale) + horizontal flip (normals' x
+# negated; MTPSL's NYUv2 loader does not flip: drop MultiTaskRandomFlip for
+# its exact pipeline). Normals as stored (no renormalisation, zero = invalid),
+# label -1 = ignore, depth 0 = invalid (docs/datasets.md).
 dataset_type = 'NYUDv2PartialDataset'
 data_root = 'data/nyuv2'
 split_root = 'data/partial_label_splits'
@@ -16,14 +20,14 @@ data_preprocessor = dict(
 
 train_pipeline = [
     dict(type='LoadMultiTaskImage'),
-    dict(type='LoadMultiTaskAnnotations'),
-    dict(type='RandomScaleCrop', scales=(1.0, 1.2, 1.5)),
+    dict(type='LoadMultiTaskAnnotations', normal_mode='raw'),
+    dict(type='RandomScaleCrop', scales=(1.0, 1.2, 1.5), mode='mtan'),
     dict(type='MultiTaskRandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackMultiTaskInputs'),
 ]
 test_pipeline = [
     dict(type='LoadMultiTaskImage'),
-    dict(type='LoadMultiTaskAnnotations'),
+    dict(type='LoadMultiTaskAnnotations', normal_mode='raw'),
     dict(type='PackMultiTaskInputs'),
 ]
 train_dataloader = dict(

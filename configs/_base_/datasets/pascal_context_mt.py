@@ -1,8 +1,20 @@
 # PASCAL-Context multi-task (PASCAL_MT layout), all five tasks fully labelled.
 # The one-/random-label settings inherit this file and set the split file.
-# Official recipe (DiffusionMTL/InvPT): random scale 0.5-2.0, random crop 512
-# (cat_max_ratio 0.75), horizontal flip (normals' x negated), photometric
-# distortion, pad 512; test: pad to 512, no resize (labels kept unpadded).
+# Official recipe (DiffusionMTL/InvPT), reproduced by default (docs/datasets.md):
+# random scale 0.5-2.0 (new size int(x * s)), random crop 512 (cat_max_ratio
+# 0.75 on the semseg map of every image), horizontal flip (normals' x negated),
+# photometric distortion, ImageNet normalisation, then padding to 512 CENTRED,
+# after normalisation (pad = 0 = the mean colour; labels 255, normals 0), and
+# human-parts maps with no person part ignored; test: the same without the
+# augmentation (labels kept unpadded, predictions cropped back).
+# Opt-ins (each measured in docs/datasets.md):
+#   mmcv rounding of sizes:  MultiTaskRandomScale(rounding='round')
+#   bottom-right raw-0 pad:  data_preprocessor pad_position='bottom_right' and
+#                            MultiTaskPad(size=crop_size) before packing
+#   supervise no-person parts as background: drop IgnoreEmptyHumanParts
+#   dataset: normals_valid_classes=None, normals_white_invalid=True,
+#            edge_thinning='zhang_suen', crop_check_semseg=False;
+#            LoadMultiTaskAnnotations(normal_mode='unit')
 dataset_type = 'PascalContextMTDataset'
 data_root = 'data/PASCAL_MT'
 split_root = 'data/partial_label_splits'
@@ -10,28 +22,40 @@ tasks = ('semseg', 'human_parts', 'sal', 'normals', 'edge')
 crop_size = (512, 512)
 train_batch_size = 6
 
-# ImageNet normalisation; model configs use it as their data_preprocessor.
+# ImageNet normalisation, then centred padding to crop_size; model configs use
+# it as their data_preprocessor.
 data_preprocessor = dict(
     type='MultiTaskDataPreProcessor',
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
     bgr_to_rgb=True,
-    pad_val=0)
+    size=crop_size,
+    pad_val=0,
+    pad_position='center')
+
+# The published ground-truth rules (defaults of PascalContextMTDataset, spelt
+# out here so that a config shows them).
+gt_rules = dict(
+    normals_valid_classes='published',
+    normals_white_invalid=False,
+    edge_thinning='skimage',
+    crop_check_semseg=True)
 
 train_pipeline = [
     dict(type='LoadMultiTaskImage'),
-    dict(type='LoadMultiTaskAnnotations'),
-    dict(type='MultiTaskRandomScale', ratio_range=(0.5, 2.0)),
+    dict(type='LoadMultiTaskAnnotations', normal_mode='raw'),
+    dict(type='MultiTaskRandomScale', ratio_range=(0.5, 2.0),
+         rounding='truncate'),
     dict(type='MultiTaskRandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='MultiTaskRandomFlip', prob=0.5, direction='horizontal'),
     dict(type='mmseg.PhotoMetricDistortion'),
-    dict(type='MultiTaskPad', size=crop_size),
+    dict(type='IgnoreEmptyHumanParts'),
     dict(type='PackMultiTaskInputs'),
 ]
 test_pipeline = [
     dict(type='LoadMultiTaskImage'),
-    dict(type='LoadMultiTaskAnnotations'),
-    dict(type='MultiTaskPad', size=crop_size, pad_labels=False),
+    dict(type='LoadMultiTaskAnnotations', normal_mode='raw'),
+    dict(type='IgnoreEmptyHumanParts'),
     dict(type='PackMultiTaskInputs'),
 ]
 
@@ -46,6 +70,7 @@ train_dataloader = dict(
         ann_file='ImageSets/Context/train.txt',
         tasks=tasks,
         label_setting='full',
+        **gt_rules,
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1,
@@ -59,6 +84,7 @@ val_dataloader = dict(
         tasks=tasks,
         label_setting='full',
         test_mode=True,
+        **gt_rules,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 

@@ -1,12 +1,15 @@
-from .annotation_decoders import ANN_DECODERS, register_decoder, thin_edges
+from .annotation_decoders import (ANN_DECODERS, EDGE_THINNING, register_decoder,
+                                  thin_edges, zhang_suen_thin)
 from .formatting import PackMultiTaskInputs
 from .geometric import (MultiTaskPad, MultiTaskRandomCrop, MultiTaskRandomFlip,
                         MultiTaskRandomScale, MultiTaskResize, RandomScaleCrop)
+from .label_rules import IgnoreEmptyHumanParts
 from .loading import (KEY_TO_TASK, RESULT_KEYS, LoadMultiTaskAnnotations,
                       LoadMultiTaskImage)
 
 __all__ = [
-    'ANN_DECODERS', 'register_decoder', 'thin_edges', 'PackMultiTaskInputs',
+    'ANN_DECODERS', 'EDGE_THINNING', 'register_decoder', 'thin_edges',
+    'zhang_suen_thin', 'IgnoreEmptyHumanParts', 'PackMultiTaskInputs',
     'MultiTaskPad', 'MultiTaskRandomCrop', 'MultiTaskRandomFlip',
     'MultiTaskRandomScale', 'MultiTaskResize', 'RandomScaleCrop',
     'KEY_TO_TASK', 'RESULT_KEYS', 'LoadMultiTaskAnnotations',

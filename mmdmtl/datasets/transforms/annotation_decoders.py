@@ -11,7 +11,7 @@ decoder returns the pipeline-format array of one task:
 Decoders only decode; the value checks (ranges, unit norms, finite depth, size)
 are done once, in ``LoadMultiTaskAnnotations``.
 """
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -152,8 +152,9 @@ def decode_npy_binary(path: str, threshold: float = 0.5, **_) -> np.ndarray:
     return (arr > threshold).astype(np.uint8)
 
 
-def thin_edges(mask: np.ndarray, max_iter: int = 100) -> np.ndarray:
-    """Zhang-Suen thinning of a boolean mask, vectorised over the image."""
+def zhang_suen_thin(mask: np.ndarray, max_iter: int = 100) -> np.ndarray:
+    """Zhang-Suen thinning of a boolean mask, vectorised over the image (our
+    own thinning; an opt-in alternative to scikit-image's ``thin``)."""
     img = np.pad(mask.astype(bool), 1)
     for _ in range(max_iter):
         changed = False
@@ -181,33 +182,93 @@ def thin_edges(mask: np.ndarray, max_iter: int = 100) -> np.ndarray:
     return img[1:-1, 1:-1]
 
 
-@register_decoder('pascal_context_edge_mat')
-def decode_pascal_context_edge(path: str, thin: bool = True,
-                               **_) -> np.ndarray:
-    """PASCAL-Context ``LabelMap`` .mat -> edge map: pixels where the
-    Laplacian of the label map is non-zero (both sides of every boundary),
-    thinned to one pixel (Zhang-Suen; the PASCAL_MT tools thin with
-    scikit-image, so single pixels can differ)."""
+EDGE_THINNING = ('skimage', 'zhang_suen', 'none')
+
+
+def thin_edges(mask: np.ndarray, method: str = 'skimage') -> np.ndarray:
+    """Thin a boolean edge mask to one pixel.
+
+    ``method``: 'skimage' (``skimage.morphology.thin``, what the published
+    PASCAL_MT loaders use; the default), 'zhang_suen' (our vectorised
+    Zhang-Suen, opt-in) or 'none' (the mask as it is).
+    """
+    if method == 'skimage':
+        from skimage.morphology import thin
+        return thin(np.asarray(mask, dtype=bool))
+    if method == 'zhang_suen':
+        return zhang_suen_thin(mask)
+    if method == 'none':
+        return np.asarray(mask, dtype=bool)
+    raise ValueError(f'unknown edge thinning {method!r}; choose one of '
+                     f'{list(EDGE_THINNING)}')
+
+
+def read_label_map(path: str) -> np.ndarray:
+    """The ``LabelMap`` of a PASCAL-Context .mat file (class ids 0..459)."""
     mat = read_mat(path)
     if 'LabelMap' not in mat:
         raise DataFileError(f'{path}: no LabelMap in this .mat file')
-    lab = np.asarray(mat['LabelMap']).astype(np.float64)
-    edge = np.abs(cv2.Laplacian(lab, cv2.CV_64F)) > 0
-    if thin:
-        edge = thin_edges(edge)
+    return np.asarray(mat['LabelMap'])
+
+
+def label_map_edges(label_map: np.ndarray) -> np.ndarray:
+    """Boolean mask of ``|Laplacian(label_map)| > 0`` (OpenCV's 3x3 Laplacian,
+    reflect-101 border): both sides of every boundary, before thinning."""
+    lab = np.asarray(label_map).astype(np.float64)
+    return np.abs(cv2.Laplacian(lab, cv2.CV_64F)) > 0
+
+
+@register_decoder('pascal_context_edge_mat')
+def decode_pascal_context_edge(path: str, thin='skimage', **_) -> np.ndarray:
+    """PASCAL-Context ``LabelMap`` .mat -> edge map: pixels where the
+    Laplacian of the label map is non-zero (both sides of every boundary),
+    thinned to one pixel with ``thin_edges(method=thin)``: 'skimage' (the
+    published PASCAL_MT rule, default), 'zhang_suen' or 'none' (``True`` /
+    ``False`` mean 'skimage' / 'none')."""
+    if thin is True:
+        thin = 'skimage'
+    elif thin is False or thin is None:
+        thin = 'none'
+    edge = thin_edges(label_map_edges(read_label_map(path)), thin)
     return edge.astype(np.uint8)
 
 
 # ------------------------------------------------------------------- normals
 @register_decoder('png_normals')
-def decode_png_normals(path: str, **_) -> np.ndarray:
-    """RGB PNG, n = 2 v / 255 - 1 (x = R, y = G, z = B). Pixels stored as
-    (255, 255, 255) mean "invalid" and become zero vectors."""
+def decode_png_normals(path: str,
+                       white_invalid: bool = True,
+                       label_map: Optional[str] = None,
+                       valid_classes: Optional[Sequence[int]] = None,
+                       **_) -> np.ndarray:
+    """RGB PNG, n = 2 v / 255 - 1 (x = R, y = G, z = B), values as decoded (not
+    renormalised here).
+
+    Args:
+        white_invalid: pixels stored as (255, 255, 255) mean "invalid" and
+            become zero vectors. The published PASCAL_MT loader has no such
+            rule (False there: white decodes to (1, 1, 1)).
+        label_map: a PASCAL-Context .mat with a ``LabelMap``; with
+            ``valid_classes`` every pixel whose LabelMap class is not listed
+            becomes a zero vector (invalid), as the published PASCAL_MT loader
+            does with its NYU-compatible class list.
+        valid_classes: LabelMap class ids on which normals are kept.
+    """
     bgr = read_image(path, cv2.IMREAD_COLOR)
     rgb = bgr[..., ::-1]
-    invalid = (rgb == 255).all(-1)
-    n = rgb.astype(np.float32) * (2.0 / 255.0) - 1.0
-    n[invalid] = 0
+    # The published operation order (float32), so values match bit for bit.
+    n = 2.0 * rgb.astype(np.float32) / 255.0 - 1.0
+    if white_invalid:
+        n[(rgb == 255).all(-1)] = 0
+    if valid_classes is not None:
+        if label_map is None:
+            raise ValueError(f'{path}: valid_classes needs the label_map file')
+        lab = read_label_map(label_map)
+        if lab.shape[:2] != n.shape[:2]:
+            raise DataFileError(
+                f'{label_map}: LabelMap of size {lab.shape[:2]} does not match '
+                f'the normals {path} of size {n.shape[:2]}')
+        keep = np.isin(lab, np.asarray(list(valid_classes)))
+        n[~keep] = 0
     return n
 
 

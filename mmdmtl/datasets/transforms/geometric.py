@@ -108,6 +108,25 @@ class MultiTaskResize(MMCV_Resize):
         return super().__repr__()[:-1] + f', depth_rescale={self.depth_rescale})'
 
 
+SIZE_ROUNDING = ('truncate', 'round')
+
+
+def scaled_size(hw: Tuple[int, int], ratio: float,
+                rounding: str = 'truncate') -> Tuple[int, int]:
+    """(h, w) of an image of size ``hw`` scaled by ``ratio``: ``int(x * s)``
+    ('truncate', the published PASCAL_MT / NYUD_MT ``RandomScaling``) or what
+    mmcv's ``Resize(scale_factor=s, keep_ratio=True)`` gives ('round': the sizes
+    rounded, then the aspect ratio kept, as earlier mmdmtl versions did)."""
+    if rounding == 'truncate':
+        return int(hw[0] * ratio), int(hw[1] * ratio)
+    if rounding == 'round':
+        target = (int(hw[1] * ratio + 0.5), int(hw[0] * ratio + 0.5))
+        w, h = mmcv.rescale_size((hw[1], hw[0]), target)
+        return h, w
+    raise ValueError(f'unknown size rounding {rounding!r}; choose one of '
+                     f'{list(SIZE_ROUNDING)}')
+
+
 @TRANSFORMS.register_module()
 class MultiTaskRandomScale(BaseTransform):
     """Rescale the image (and labels) by a factor drawn uniformly from
@@ -122,19 +141,27 @@ class MultiTaskRandomScale(BaseTransform):
         ratio_range (tuple[float]): (min, max) scale factor.
         interpolation (str): image interpolation ('bilinear').
         depth_rescale (bool): see ``MultiTaskResize``.
+        rounding (str): new size = ``int(x * s)`` ('truncate', default, as
+            the published loaders) or as mmcv's keep-ratio Resize ('round',
+            earlier mmdmtl versions; often 1 px larger).
     """
 
     def __init__(self,
                  ratio_range: Tuple[float, float] = (0.5, 2.0),
                  interpolation: str = 'bilinear',
-                 depth_rescale: bool = False):
+                 depth_rescale: bool = False,
+                 rounding: str = 'truncate'):
         lo, hi = ratio_range
         if not 0 < lo <= hi:
             raise ValueError(f'ratio_range must satisfy 0 < min <= max, got '
                              f'{ratio_range}')
+        if rounding not in SIZE_ROUNDING:
+            raise ValueError(f'rounding must be one of {list(SIZE_ROUNDING)}, '
+                             f'got {rounding!r}')
         self.ratio_range = (float(lo), float(hi))
         self.interpolation = interpolation
         self.depth_rescale = depth_rescale
+        self.rounding = rounding
 
     @cache_randomness
     def _random_ratio(self) -> float:
@@ -142,17 +169,28 @@ class MultiTaskRandomScale(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         ratio = self._random_ratio()
+        h, w = results['img'].shape[:2]
+        nh, nw = scaled_size((h, w), ratio, self.rounding)
+        if (nh, nw) == (h, w):
+            # The published loaders skip scale 1 (and sizes that do not move).
+            results['scale'] = (w, h)
+            results['scale_factor'] = (1.0, 1.0)
+            results['keep_ratio'] = True
+            return results
         resize = MultiTaskResize(
-            scale_factor=ratio,
-            keep_ratio=True,
+            scale=(max(nw, 1), max(nh, 1)),
+            keep_ratio=False,
             interpolation=self.interpolation,
             depth_rescale=self.depth_rescale)
-        return resize(results)
+        results = resize(results)
+        results['keep_ratio'] = True
+        return results
 
     def __repr__(self):
         return (f'{type(self).__name__}(ratio_range={self.ratio_range}, '
                 f'interpolation={self.interpolation}, '
-                f'depth_rescale={self.depth_rescale})')
+                f'depth_rescale={self.depth_rescale}, '
+                f'rounding={self.rounding!r})')
 
 
 @TRANSFORMS.register_module()
@@ -161,9 +199,12 @@ class MultiTaskRandomCrop(BaseTransform):
     images are kept whole, pad them afterwards).
 
     ``cat_max_ratio < 1`` retries (up to 10 times) crops in which one semseg
-    class covers more than that fraction of the labelled pixels, as mmseg does;
-    images without a semseg label (partial labels) skip the check instead of
-    failing like mmseg's RandomCrop.
+    class covers more than that fraction of the labelled pixels, as mmseg and
+    the published PASCAL_MT loaders do. It reads ``gt_seg_map`` whether or not
+    the image is labelled for semseg: PASCAL datasets load it on every image
+    as an auxiliary label (``crop_check_semseg=True``, the published rule);
+    images without any semseg map skip the check instead of failing like
+    mmseg's RandomCrop.
 
     Required Keys: img, (seg_fields and their maps, gt_seg_map)
     Modified Keys: img, img_shape, every key of seg_fields
@@ -225,22 +266,59 @@ class MultiTaskRandomCrop(BaseTransform):
                 f'cat_max_ratio={self.cat_max_ratio})')
 
 
+def _torch_resize(arr: np.ndarray, size_hw: Tuple[int, int],
+                  mode: str) -> np.ndarray:
+    """``torch.nn.functional.interpolate`` of an [H, W(, C)] array (what the
+    MTAN/MTPSL loaders call): 'bilinear' with align_corners=True, or
+    'nearest' (torch's legacy nearest: source index floor(i * in / out))."""
+    import torch
+    import torch.nn.functional as F
+    a = np.ascontiguousarray(arr)
+    squeeze = a.ndim == 2
+    t = torch.from_numpy(a[..., None] if squeeze else a)
+    dtype = t.dtype
+    t = t.permute(2, 0, 1)[None]
+    if mode == 'bilinear':
+        t = F.interpolate(t.float(), size=size_hw, mode='bilinear',
+                          align_corners=True)
+    else:
+        t = F.interpolate(t.float(), size=size_hw, mode='nearest').to(dtype)
+    out = t[0].permute(1, 2, 0).numpy()
+    return out[..., 0] if squeeze else out
+
+
+RANDOM_SCALE_CROP_MODES = ('mtan', 'cv2')
+
+
 @TRANSFORMS.register_module()
 class RandomScaleCrop(BaseTransform):
     """MTAN/MTPSL augmentation (NYUv2 / Cityscapes partial-label protocol):
-    pick a scale s from ``scales``, crop a random window of size (H/s, W/s)
-    and resize it back to (H, W): image bilinear, labels nearest, depth values
-    divided by s. The output size equals the input size.
+    pick a scale s from ``scales``, crop a random window of size
+    (int(H/s), int(W/s)) and resize it back to (H, W); depth values are divided
+    by s. The output size equals the input size.
+
+    ``mode='mtan'`` (default) resamples as the MTAN/MTPSL ``RandomScaleCrop``
+    does, with torch's ``interpolate``: image and normals bilinear with
+    align_corners=True (normals are then not renormalised: near invalid
+    pixels they are shortened, as in the published code), class maps and
+    depth 'nearest'. ``mode='cv2'`` (opt-in) resizes the image with OpenCV's
+    bilinear (half-pixel centres) and every label, normals included, with
+    nearest neighbour (normals stay unit vectors, invalid pixels never blend).
 
     Required Keys: img, (seg_fields and their maps)
     Modified Keys: img, every key of seg_fields
     Added Keys: scale_factor
     """
 
-    def __init__(self, scales: Sequence[float] = (1.0, 1.2, 1.5)):
+    def __init__(self, scales: Sequence[float] = (1.0, 1.2, 1.5),
+                 mode: str = 'mtan'):
         if not scales or min(scales) < 1:
             raise ValueError(f'scales must be >= 1, got {scales}')
+        if mode not in RANDOM_SCALE_CROP_MODES:
+            raise ValueError(f'mode must be one of '
+                             f'{list(RANDOM_SCALE_CROP_MODES)}, got {mode!r}')
         self.scales = tuple(float(s) for s in scales)
+        self.mode = mode
 
     @cache_randomness
     def _params(self, h: int, w: int):
@@ -250,16 +328,25 @@ class RandomScaleCrop(BaseTransform):
         x = np.random.randint(0, w - cw + 1)
         return s, y, x, ch, cw
 
+    def _resize(self, key: Optional[str], arr: np.ndarray, h: int,
+                w: int) -> np.ndarray:
+        if self.mode == 'mtan':
+            linear = key is None or key == NORMAL_KEY
+            out = _torch_resize(arr, (h, w),
+                                'bilinear' if linear else 'nearest')
+            return out.astype(arr.dtype) if key is not None else out
+        return mmcv.imresize(arr, (w, h), interpolation='bilinear'
+                             if key is None else 'nearest')
+
     def transform(self, results: dict) -> dict:
         h, w = results['img'].shape[:2]
         s, y, x, ch, cw = self._params(h, w)
         img = results['img'][y:y + ch, x:x + cw]
-        results['img'] = mmcv.imresize(img, (w, h), interpolation='bilinear')
+        results['img'] = self._resize(None, img, h, w)
         for key in results.get('seg_fields', []):
             if results.get(key) is None:
                 continue
-            arr = mmcv.imresize(results[key][y:y + ch, x:x + cw], (w, h),
-                                interpolation='nearest')
+            arr = self._resize(key, results[key][y:y + ch, x:x + cw], h, w)
             if key == DEPTH_KEY:
                 arr = arr / np.float32(s)
             results[key] = arr
@@ -267,7 +354,7 @@ class RandomScaleCrop(BaseTransform):
         return results
 
     def __repr__(self):
-        return f'{type(self).__name__}(scales={self.scales})'
+        return f'{type(self).__name__}(scales={self.scales}, mode={self.mode!r})'
 
 
 def _pad(arr: np.ndarray, shape: Tuple[int, int], value: float) -> np.ndarray:

@@ -69,6 +69,9 @@ class LoadMultiTaskImage(BaseTransform):
         return f'{type(self).__name__}(to_float32={self.to_float32})'
 
 
+NORMAL_MODES = ('unit', 'raw')
+
+
 @TRANSFORMS.register_module()
 class LoadMultiTaskAnnotations(BaseTransform):
     """Load the labels of the tasks this image is labelled for, and check them.
@@ -76,30 +79,77 @@ class LoadMultiTaskAnnotations(BaseTransform):
     Only tasks in ``labeled_tasks`` are read (unlabelled tasks have no record in
     ``ann_info`` at all). Checks, each raising an error naming the file: label
     size equals the image size; class ids in ``[0, num_classes)`` or 255;
-    binary maps in {0, 1, 255}; normals are unit vectors (within
-    ``normal_tolerance``, then renormalised exactly; near-zero vectors are
-    invalid and set to 0); depth finite and >= 0.
+    binary maps in {0, 1, 255}; normals finite (and, in ``'unit'`` mode, unit
+    vectors); depth finite and >= 0.
 
-    Required Keys: ann_info, labeled_tasks, img_shape, (task_classes)
+    Auxiliary labels: ``results['aux_ann_info']`` ({task: record}) lists labels
+    that a transform needs even when the image is not labelled for the task
+    (PASCAL's ``cat_max_ratio`` crop check reads semseg on every image, as the
+    published loader does). They are loaded into their results key and follow
+    every transform, but ``labeled_tasks`` does not list them, so
+    ``PackMultiTaskInputs`` drops them: no loss ever sees them.
+
+    Required Keys: ann_info, labeled_tasks, img_shape, (task_classes,
+        aux_ann_info)
     Modified Keys: seg_fields
     Added Keys: gt_seg_map (semseg), gt_part_seg, gt_sal_map, gt_normal_map,
-        gt_edge_map, gt_depth_map (each only when labelled)
+        gt_edge_map, gt_depth_map (each only when labelled or auxiliary)
 
     Args:
         tasks (Sequence[str], optional): load only these tasks (default: all
             labelled ones); ``labeled_tasks`` is narrowed to them.
-        normal_tolerance (float): allowed | |n| - 1 | of valid normals.
-        invalid_normal_norm (float): normals shorter than this are invalid.
+        normal_mode (str): ``'unit'`` (default): valid normals must be unit
+            vectors within ``normal_tolerance`` and are renormalised exactly;
+            vectors shorter than ``invalid_normal_norm`` are invalid (set to
+            0). ``'raw'``: values kept as decoded and only the exact zero
+            vector is invalid (the published PASCAL_MT / NYUD_MT rule: their
+            loaders neither renormalise nor drop short vectors).
+        normal_tolerance (float): allowed | |n| - 1 | of valid normals
+            ('unit' mode).
+        invalid_normal_norm (float): normals shorter than this are invalid
+            ('unit' mode).
+        load_aux (bool): load ``aux_ann_info`` labels (default True).
     """
 
     def __init__(self,
                  tasks: Optional[Sequence[str]] = None,
+                 normal_mode: str = 'unit',
                  normal_tolerance: float = 0.1,
-                 invalid_normal_norm: float = 0.1):
+                 invalid_normal_norm: float = 0.1,
+                 load_aux: bool = True):
         self.tasks = None if tasks is None else check_task_names(
             tasks, where='LoadMultiTaskAnnotations(tasks=...)')
+        if normal_mode not in NORMAL_MODES:
+            raise ValueError(f'normal_mode must be one of {list(NORMAL_MODES)}, '
+                             f'got {normal_mode!r}')
+        self.normal_mode = normal_mode
         self.normal_tolerance = normal_tolerance
         self.invalid_normal_norm = invalid_normal_norm
+        self.load_aux = load_aux
+
+    def _check_normals(self, arr: np.ndarray, path: str) -> np.ndarray:
+        if not np.isfinite(arr).all():
+            raise DataFileError(f'{path}: normals hold NaN/inf')
+        if self.normal_mode == 'raw':
+            # Components of stored normals lie in [-1, 1] (PASCAL's white =
+            # (1, 1, 1) included): anything else is a wrong format.
+            if arr.size and np.abs(arr).max() > 1 + 1e-3:
+                raise DataFileError(
+                    f'{path}: normal components up to '
+                    f'{np.abs(arr).max():.3f}, expected values in [-1, 1]')
+            return np.ascontiguousarray(arr, dtype=np.float32)
+        norm = np.linalg.norm(arr, axis=-1)
+        valid = (norm >= self.invalid_normal_norm) & (norm > 0)
+        off = np.abs(norm[valid] - 1)
+        if off.size and off.max() > self.normal_tolerance:
+            frac = float((off > self.normal_tolerance).mean())
+            raise DataFileError(
+                f'{path}: normals are not unit vectors ({frac:.1%} of the '
+                f'valid pixels have | |n| - 1 | > {self.normal_tolerance}'
+                f', max {off.max():.3f})')
+        out = np.zeros_like(arr, dtype=np.float32)
+        out[valid] = arr[valid] / norm[valid, None]
+        return out
 
     def _check(self, task: str, arr: np.ndarray, path: str,
                results: dict) -> np.ndarray:
@@ -120,20 +170,7 @@ class LoadMultiTaskAnnotations(BaseTransform):
                                     f'{np.unique(arr[bad])[:10].tolist()} are '
                                     'not 0/1/255')
         elif kind == 'normals':
-            if not np.isfinite(arr).all():
-                raise DataFileError(f'{path}: normals hold NaN/inf')
-            norm = np.linalg.norm(arr, axis=-1)
-            valid = norm >= self.invalid_normal_norm
-            off = np.abs(norm[valid] - 1)
-            if off.size and off.max() > self.normal_tolerance:
-                frac = float((off > self.normal_tolerance).mean())
-                raise DataFileError(
-                    f'{path}: normals are not unit vectors ({frac:.1%} of the '
-                    f'valid pixels have | |n| - 1 | > {self.normal_tolerance}'
-                    f', max {off.max():.3f})')
-            out = np.zeros_like(arr, dtype=np.float32)
-            out[valid] = arr[valid] / norm[valid, None]
-            arr = out
+            arr = self._check_normals(arr, path)
         elif kind == 'depth':
             if not np.isfinite(arr).all():
                 raise DataFileError(
@@ -144,30 +181,37 @@ class LoadMultiTaskAnnotations(BaseTransform):
                                     '(0 marks invalid pixels)')
         return arr
 
+    def _load(self, task: str, record: dict, results: dict,
+              seg_fields: list) -> None:
+        path = record.get('path')
+        arr = decode(record, img_shape=results['img_shape'])
+        check_same_size(arr, results['img_shape'], path, f'{task} label')
+        key = RESULT_KEYS[task]
+        results[key] = self._check(task, arr, path, results)
+        if key not in seg_fields:
+            seg_fields.append(key)
+
     def transform(self, results: dict) -> dict:
         labeled = tuple(results.get('labeled_tasks', ()))
         if self.tasks is not None:
             labeled = tuple(t for t in labeled if t in self.tasks)
             results['labeled_tasks'] = labeled
         ann_info = results.get('ann_info', {})
-        img_shape = results['img_shape']
         seg_fields = list(results.get('seg_fields', []))
         for task in labeled:
             if task not in ann_info:
                 raise KeyError(f'{results.get("img_path")}: task {task!r} is '
                                'labelled but has no annotation record')
-            record = ann_info[task]
-            path = record.get('path')
-            arr = decode(record, img_shape=img_shape)
-            check_same_size(arr, img_shape, path, f'{task} label')
-            arr = self._check(task, arr, path, results)
-            key = RESULT_KEYS[task]
-            results[key] = arr
-            if key not in seg_fields:
-                seg_fields.append(key)
+            self._load(task, ann_info[task], results, seg_fields)
+        if self.load_aux:
+            for task, record in (results.get('aux_ann_info') or {}).items():
+                if task not in labeled:
+                    self._load(task, record, results, seg_fields)
         results['seg_fields'] = seg_fields
         return results
 
     def __repr__(self):
         return (f'{type(self).__name__}(tasks={self.tasks}, '
-                f'normal_tolerance={self.normal_tolerance})')
+                f'normal_mode={self.normal_mode!r}, '
+                f'normal_tolerance={self.normal_tolerance}, '
+                f'load_aux={self.load_aux})')
