@@ -49,9 +49,10 @@ model = dict(
             type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
         # DiffusionMTL arguments
         fuse_index=1,  # fuse at the size of in_index[1] (stride 8)
-        diffuse='feature',
-        scheduler=dict(type='mmdmtl.DDPMScheduler', num_train_timesteps=2),
-        num_inference_steps=2,  # keep S = T
+        denoiser=dict(  # mmdmtl.MultiTaskDenoiser on the one task
+            diffuse='feature',
+            scheduler=dict(type='mmdmtl.DDPMScheduler', num_train_timesteps=2),
+            num_inference_steps=2),  # keep S = T
         conditioner=dict(type='mmdmtl.MultiTaskConditioner', source='prediction'),
         init_loss_weight=0.5),
     train_cfg=dict(),

@@ -29,7 +29,7 @@ def tiny_model_cfg(tasks=None, diffuse='feature', conditioner=True, refine=True,
         init_heads=dict(type='InitialTaskHeads'),
         conditioner=dict(type='MultiTaskConditioner', source='prediction')
         if conditioner else None,
-        refine_head=dict(type='DiffusionRefinementHead', diffuse=diffuse,
+        refine_head=dict(type='MultiTaskDenoiser', diffuse=diffuse,
                          num_heads=2, **head_kwargs) if refine else None,
     )
     return cfg

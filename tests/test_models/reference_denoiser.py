@@ -3,7 +3,7 @@
 It loops over images and over each image's labelled tasks, runs the reverse chain on
 ONE (image, task) pair at a time, and computes the losses per image, with its own
 copies of the schedule formulas. It shares the head's weights, so the batched
-``DiffusionRefinementHead.refine`` / ``MultiTaskEncoderDecoder.loss`` must give the
+``MultiTaskDenoiser.refine`` / ``MultiTaskEncoderDecoder.loss`` must give the
 same numbers and gradients. Not a test module: tests and
 tools/benchmarks load it by file path (importlib), never as ``tests.x``.
 
@@ -55,7 +55,7 @@ def reference_refine(head, feats, preds, cond, labeled=None, noises=None):
     """Loop version of ``head.refine``.
 
     Args:
-        head: a DiffusionRefinementHead (its modules are used as they are).
+        head: a MultiTaskDenoiser (its modules are used as they are).
         feats, preds: dict task -> [B, C, h, w].
         cond: [B, C, h, w].
         labeled: [B, T] bool (None = all pairs).

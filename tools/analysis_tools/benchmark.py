@@ -113,7 +113,7 @@ def parse_args(argv=None):
                    choices=['bfloat16', 'float16'])
     p.add_argument('--inference-chunk', type=int, default=None,
                    help='fast inference modes: refine at most N (image, task) '
-                   'pairs at a time (DiffusionRefinementHead.inference_chunk; '
+                   'pairs at a time (MultiTaskDenoiser.inference_chunk; '
                    'bounds the peak memory)')
     p.add_argument('--warmup', type=int, default=1,
                    help='untimed runs per mode (0: the first timed run counts '

@@ -46,7 +46,7 @@ model = dict(
         norm_cfg=None,  # published: a bare conv, kaiming fan_out, bias 0
         act_cfg=None),
     refine_head=dict(
-        type='DiffusionRefinementHead',
+        type='MultiTaskDenoiser',
         diffuse='feature',  # or 'prediction'
         scheduler=dict(
             type='DDPMScheduler',  # or 'DDIMScheduler' (eta=0.0)

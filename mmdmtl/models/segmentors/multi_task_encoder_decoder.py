@@ -1,5 +1,6 @@
 """MultiTaskEncoderDecoder: backbone -> neck -> initial task heads -> (MTC ->
 diffusion refinement) for multi-task dense prediction from partial labels."""
+import warnings
 from typing import Dict, List, Mapping, Optional
 
 import torch
@@ -19,6 +20,24 @@ from mmdmtl.structures import (MultiTaskDataSample, check_task_names, get_task,
 # no published DiffusionMTL weight, 1 is the NYUD/Cityscapes lineage's.
 DEFAULT_LOSS_WEIGHTS = dict(
     semseg=1.0, human_parts=2.0, sal=5.0, edge=50.0, normals=10.0, depth=1.0)
+
+
+def _denoiser_config(cfg: dict, channels: int) -> dict:
+    """``refine_head`` config; the earlier name of the multi-task denoiser
+    (``DiffusionRefinementHead`` with ``tasks``) is translated with a warning."""
+    cfg = scoped_type(cfg)
+    if cfg.get('type') == 'mmdmtl.DiffusionRefinementHead':
+        warnings.warn("refine_head type='DiffusionRefinementHead' is now "
+                      "type='MultiTaskDenoiser' (DiffusionRefinementHead is the "
+                      'mmseg decode head); translated', DeprecationWarning)
+        cfg['type'] = 'mmdmtl.MultiTaskDenoiser'
+        in_channels = cfg.pop('in_channels', channels)
+        if in_channels != cfg.get('channels', channels):
+            raise ValueError(f'refine_head: in_channels={in_channels} must equal '
+                             f'channels={cfg.get("channels", channels)} (the '
+                             'diffused feature and the denoiser output live in '
+                             'one space)')
+    return cfg
 
 
 @MODELS.register_module()
@@ -46,7 +65,7 @@ class MultiTaskEncoderDecoder(BaseModel):
             heads, conditioner, denoiser). 512 official; e.g. 128 for demos.
         init_heads (dict): ``InitialTaskHeads`` config.
         conditioner (dict, optional): ``MultiTaskConditioner`` config.
-        refine_head (dict, optional): ``DiffusionRefinementHead`` config.
+        refine_head (dict, optional): ``MultiTaskDenoiser`` config.
         losses (dict, optional): task -> loss config overriding the published
             default of that task (see ``default_task_loss``).
         loss_weights (dict, optional): task -> lambda_t (defaults: published);
@@ -111,9 +130,8 @@ class MultiTaskEncoderDecoder(BaseModel):
             self.conditioner = MODELS.build(cfg)
         self.refine_head = None
         if refine_head is not None:
-            cfg = scoped_type(refine_head)
+            cfg = _denoiser_config(refine_head, channels)
             cfg.setdefault('tasks', self.tasks)
-            cfg.setdefault('in_channels', channels)
             cfg.setdefault('channels', channels)
             if cfg.get('tasks') is None or dict(cfg['tasks']) != self.tasks:
                 raise ValueError('MultiTaskEncoderDecoder: refine_head.tasks '

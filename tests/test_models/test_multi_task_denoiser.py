@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmdmtl.models.decode_heads import DiffusionRefinementHead
+from mmdmtl.models.diffusion import MultiTaskDenoiser
 
 TASKS = dict(semseg=5, sal=2, normals=3, edge=1)
 C = 8
@@ -11,7 +11,7 @@ C = 8
 def _head(**kw):
     torch.manual_seed(0)
     kw.setdefault('num_heads', 2)
-    return DiffusionRefinementHead(in_channels=C, channels=C, tasks=TASKS, **kw)
+    return MultiTaskDenoiser(tasks=TASKS, channels=C, **kw)
 
 
 def _inputs(B=3, h=8, w=8, seed=1):
@@ -155,12 +155,10 @@ def test_zero_touch_and_errors():
     assert head.final_convs['semseg'].weight.grad is None
     with pytest.raises(ValueError, match='diffuse'):
         _head(diffuse='latent')
-    with pytest.raises(ValueError, match='in_channels=4 must equal channels=8'):
-        DiffusionRefinementHead(in_channels=4, channels=8, tasks=TASKS)
-    with pytest.raises(ValueError, match='num_classes'):
-        DiffusionRefinementHead(in_channels=8, channels=8)
     with pytest.raises(ValueError, match='unknown task'):
-        DiffusionRefinementHead(in_channels=8, channels=8, tasks=dict(sem=3))
+        MultiTaskDenoiser(channels=8, tasks=dict(sem=3))
+    with pytest.raises(TypeError, match=r"unexpected arguments \['dropout_ratio'\]"):
+        MultiTaskDenoiser(channels=8, tasks=TASKS, dropout_ratio=0.1)
     feats, preds, cond = _inputs()
     with pytest.raises(ValueError, match='condition has 4 channels'):
         head.refine(feats, preds, cond[:, :4])
@@ -170,7 +168,7 @@ def test_official_denoiser_size():
     """Denoiser of the 5 PASCAL tasks at width 512 (no backbone): time embedding,
     5 input convs, 4 shared blocks, 5 task heads, 5 final convs."""
     tasks = dict(semseg=21, human_parts=7, sal=2, normals=3, edge=1)
-    head = DiffusionRefinementHead(in_channels=512, channels=512, tasks=tasks)
+    head = MultiTaskDenoiser(tasks=tasks, channels=512)
     n = sum(p.numel() for p in head.parameters())
     conv3 = 512 * 512 * 9 + 512
     conv1 = 512 * 512 + 512
@@ -185,9 +183,9 @@ def test_inference_chunk_gives_the_same_outputs(diffuse):
     """``inference_chunk`` bounds the peak memory and changes nothing else."""
     from mmdmtl.registry import MODELS
     torch.manual_seed(0)
-    head = MODELS.build(dict(type='DiffusionRefinementHead',
+    head = MODELS.build(dict(type='MultiTaskDenoiser',
                              tasks=dict(semseg=5, sal=2, depth=1),
-                             in_channels=16, channels=16, num_heads=2,
+                             channels=16, num_heads=2,
                              diffuse=diffuse)).eval()
     B = 3
     feats = {t: torch.randn(B, 16, 8, 8) for t in head.tasks}
@@ -207,8 +205,8 @@ def test_inference_chunk_gives_the_same_outputs(diffuse):
                 torch.testing.assert_close(part[t][0], full[t][0], atol=1e-5,
                                            rtol=1e-5)
     with pytest.raises(ValueError, match='inference_chunk'):
-        MODELS.build(dict(type='DiffusionRefinementHead', tasks=dict(sal=2),
-                          in_channels=16, channels=16, num_heads=2,
+        MODELS.build(dict(type='MultiTaskDenoiser', tasks=dict(sal=2),
+                          channels=16, num_heads=2,
                           inference_chunk=0))
 
 
@@ -220,3 +218,23 @@ def test_time_embedding_follows_the_weight_dtype():
     out = emb.to(torch.bfloat16)(t)
     assert out.dtype == torch.bfloat16
     torch.testing.assert_close(out.float(), ref, atol=0.05, rtol=0.05)
+
+
+def test_without_projection_refine_returns_the_refined_features():
+    """``project=False`` (the mmseg adapter): no final convs; refine gives x0_hat,
+    which the projecting denoiser's final conv maps to its logits."""
+    proj = _head().eval()
+    bare = _head(project=False).eval()
+    assert not hasattr(bare, 'final_convs')
+    missing, unexpected = bare.load_state_dict(proj.state_dict(), strict=False)
+    assert not missing and all(k.startswith('final_convs.') for k in unexpected)
+    feats, preds, cond = _inputs()
+    with torch.no_grad():
+        logits = proj.refine(feats, preds, cond, sample_keys=[1, 2, 3])
+        refined = bare.refine(feats, preds, cond, sample_keys=[1, 2, 3])
+    for t, c in TASKS.items():
+        assert refined[t][0].shape == (3, C, 8, 8)
+        torch.testing.assert_close(proj.final_convs[t](refined[t][0]), logits[t][0])
+    z = bare.zero_touch(['sal'])
+    z.backward()
+    assert bare.task_heads['sal'][0].weight.grad is not None
