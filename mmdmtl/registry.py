@@ -58,7 +58,7 @@ MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['mmdmtl.models'])
 MODEL_WRAPPERS = Registry(
     'model_wrapper',
     parent=MMENGINE_MODEL_WRAPPERS,
-    locations=['mmdmtl.models'])
+    locations=['mmdmtl.engine.distributed'])
 WEIGHT_INITIALIZERS = Registry(
     'weight initializer',
     parent=MMENGINE_WEIGHT_INITIALIZERS,

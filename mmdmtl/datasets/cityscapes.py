@@ -1,6 +1,6 @@
 """Cityscapes in the MTAN/MTPSL partial-label protocol."""
 from mmdmtl.registry import DATASETS
-from .nyud_v2 import _MTANNpyDataset
+from .mtan_npy_dataset import MTANNpyDataset
 
 CITYSCAPES7_CLASSES = ('flat', 'construction', 'object', 'nature', 'sky',
                        'human', 'vehicle')
@@ -10,7 +10,7 @@ CITYSCAPES7_PALETTE = [[128, 64, 128], [70, 70, 70], [250, 170, 30],
 
 
 @DATASETS.register_module()
-class CityscapesPartialDataset(_MTANNpyDataset):
+class CityscapesPartialDataset(MTANNpyDataset):
     """Cityscapes, MTAN 7-class + depth at 128x256 (2975 train / 500 val)::
 
         data_root/{train,val}/image/{i}.npy     # float [H, W, 3] RGB in [0, 1]

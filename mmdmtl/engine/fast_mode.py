@@ -46,12 +46,10 @@ from dataclasses import dataclass
 from typing import Optional, Union
 
 import torch
-from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper
 
-from mmdmtl.registry import HOOKS, OPTIM_WRAPPERS
+from mmdmtl.registry import OPTIM_WRAPPERS
 
 #: /proc/cpuinfo flags that mean bf16 arithmetic in hardware.
 NATIVE_BF16_FLAGS = ('avx512_bf16', 'amx_bf16')
@@ -317,31 +315,9 @@ def model_device(model: torch.nn.Module) -> torch.device:
     return torch.device('cpu')
 
 
-@HOOKS.register_module()
-class FastInferenceHook(Hook):
-    """``tools/test.py --fast``: before the test loop, the model takes its fast
-    inference form (:func:`prepare_model_for_inference`). Only the test loop:
-    validation during training keeps the training model untouched."""
-    priority = 'LOW'  # after the checkpoint is loaded and checked
-
-    def __init__(self, dtype: str = 'auto', channels_last: bool = True,
-                 fuse_conv_bn: bool = True) -> None:
-        self.opts = dict(dtype=dtype, channels_last=channels_last,
-                         fuse_conv_bn=fuse_conv_bn)
-        self.plan: Optional[FastPlan] = None
-
-    def before_test(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) \
-            else runner.model
-        self.plan = choose_plan(model_device(model), **self.opts)
-        prepare_model_for_inference(model, self.plan)
-        runner.logger.info(self.plan.describe(inference=True) + (
-            f' ({model._fast_plan_note})' if model._fast_plan_note else ''))
-
-
 def add_fast_inference_hook(cfg, enable: Optional[bool] = None) -> bool:
-    """``tools/test.py``: add :class:`FastInferenceHook` when the fast mode is on
-    (``--fast`` or ``fast.enabled`` in the config). Returns whether it is on."""
+    """``tools/test.py``: add ``FastInferenceHook`` (engine/hooks) when the fast mode
+    is on (``--fast`` or ``fast.enabled`` in the config). Returns whether it is on."""
     opts = fast_options(cfg, enable)
     if not opts['enabled']:
         return False

@@ -6,7 +6,7 @@ from typing import Dict, Optional, Sequence
 import cv2
 import numpy as np
 
-from mmdmtl.structures import TASKS, check_task_names
+from .tasks import TASKS, check_task_names
 
 #: PNG encoding of depth predictions: value = round(depth * DEPTH_PNG_SCALE) in uint16
 #: (millimetres when depth is in metres). The exact values go to the .npy files.

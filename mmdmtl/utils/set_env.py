@@ -10,12 +10,13 @@ def register_all_modules(init_default_scope: bool = True) -> None:
 
     mmseg's go first so that our child registries see a populated ``mmseg`` sibling
     (configs name its types as ``mmseg.X``). mmpretrain's types (``mmpretrain.X``) are
-    imported lazily by mmpretrain's own registry locations on first use.
+    imported lazily by mmpretrain's own registry locations on first use, and so is
+    ``mmdmtl.apis`` (the INFERENCERS registry's location): the utils layer never
+    imports the apis layer.
     """
     from mmseg.utils import register_all_modules as register_mmseg_modules
     register_mmseg_modules(init_default_scope=False)
 
-    import mmdmtl.apis  # noqa: F401
     import mmdmtl.datasets  # noqa: F401
     import mmdmtl.engine  # noqa: F401
     import mmdmtl.evaluation  # noqa: F401

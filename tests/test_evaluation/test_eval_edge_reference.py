@@ -1,16 +1,14 @@
 """The fast edge evaluation (issue 19) gives exactly the counts of the
 implementation it replaced.
 
-``edge_reference_impl.py`` beside this file is a frozen copy of
+``mmdmtl/testing/edge_reference.py`` is a frozen copy of
 ``mmdmtl/evaluation/functional/edge.py`` from before the speed-up; it is loaded by
 path (never as a ``tests.x`` package import). Every case compares cntR, sumR, cntP
 and sumP for equality, with the compiled kernels and with the numpy fallback.
 Small images and few thresholds keep this fast; the 512x512 / 99-threshold
 comparison is in tools/benchmarks/edge_eval_throughput.py (it asserts equality).
 """
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,20 +16,12 @@ from scipy.ndimage import binary_dilation, gaussian_filter
 
 from mmdmtl.evaluation.functional import bwmorph_thin, edge_pr_counts
 from mmdmtl.evaluation.functional import edge as edge_mod
+from mmdmtl.testing import edge_reference
 
-HERE = Path(__file__).resolve().parent
 KEYS = ('cntR', 'sumR', 'cntP', 'sumP')
 
 
-def _load_reference():
-    spec = importlib.util.spec_from_file_location(
-        'mmdmtl_edge_reference_impl', HERE / 'edge_reference_impl.py')
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-REF = _load_reference()
+REF = edge_reference
 PATHS = ['compiled', 'numpy']
 
 

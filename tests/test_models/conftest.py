@@ -1,12 +1,9 @@
 """Fixtures of the model tests: tiny configs and hand-made partially labelled batches."""
 import copy
-import importlib.util
-from pathlib import Path
 
 import pytest
 import torch
 
-HERE = Path(__file__).resolve().parent
 
 PASCAL_TASKS = dict(semseg=5, human_parts=3, sal=2, normals=3, edge=1)
 
@@ -78,11 +75,8 @@ def make_batch(labeled, tasks=None, size=32, seed=0, classes=None):
 
 
 def load_reference():
-    spec = importlib.util.spec_from_file_location(
-        'mmdmtl_reference_denoiser', HERE / 'reference_denoiser.py')
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    from mmdmtl.testing import reference_denoiser
+    return reference_denoiser
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ random too: the config's ``init_cfg`` is never called, nothing is downloaded):
 
 Modes:
 
-* ``loop``: the per-sample, per-task reference (``tests/test_models/
+* ``loop``: the per-sample, per-task reference (``mmdmtl/testing/
   reference_denoiser.py``, the loop structure of the published code), fp32;
 * ``fp32``: the package's batched model, fp32, as it is;
 * ``fast``: batched + ``channels_last`` + bf16 autocast (on CPU only when the CPU
@@ -54,7 +54,6 @@ import argparse
 import copy
 import ctypes
 import gc
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -73,7 +72,6 @@ if ROOT not in sys.path:
 # One copy of the CPU feature detection and of the fast-mode dtype choice: the
 # package's (tools/train.py --amp, tools/test.py --fast use the same).
 from mmdmtl.engine.fast_mode import choose_plan, cpu_info  # noqa: E402
-REFERENCE_FILE = osp.join(ROOT, 'tests', 'test_models', 'reference_denoiser.py')
 
 # Theoretical dense peaks (FLOP/s) of common GPUs, by a substring of the name.
 GPU_PEAKS = {
@@ -212,15 +210,8 @@ def gpu_peak_flops(name: str, dtype: str) -> Optional[float]:
 
 # ------------------------------------------------------------------- model
 def load_reference():
-    if not osp.isfile(REFERENCE_FILE):
-        raise FileNotFoundError(
-            f'the per-sample reference loop {REFERENCE_FILE} is missing (it lives '
-            'in the source tree, not in the installed package)')
-    spec = importlib.util.spec_from_file_location('mmdmtl_reference_denoiser',
-                                                  REFERENCE_FILE)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    from mmdmtl.testing import reference_denoiser
+    return reference_denoiser
 
 
 def model_cfg(cfg, baseline: bool = False, steps: Optional[int] = None) -> dict:

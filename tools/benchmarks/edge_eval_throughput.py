@@ -8,7 +8,7 @@ Every image goes through ``edge_pr_counts`` (binarise at every threshold, thin,
 match within max_dist x diagonal), i.e. exactly what ``EdgeMetric.process`` does.
 
 "before" is the frozen copy of the pre-issue-19 implementation kept in the test
-suite (tests/test_evaluation/edge_reference_impl.py, loaded by path); "after" is
+package (mmdmtl/testing/edge_reference.py); "after" is
 ``mmdmtl.evaluation.functional.edge_pr_counts``. Both run on the same images in
 this one process, and the script asserts that cntR, sumR, cntP and sumP are
 equal for every image. ``--workers N`` also times N worker processes (the
@@ -20,17 +20,13 @@ Example::
         --thresholds 99
 """
 import argparse
-import importlib.util
 import json
 import math
-import os.path as osp
 import platform
 import time
 
 import numpy as np
 
-REFERENCE = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'tests',
-                     'test_evaluation', 'edge_reference_impl.py')
 KEYS = ('cntR', 'sumR', 'cntP', 'sumP')
 
 
@@ -57,11 +53,8 @@ def synthetic_pair(size: int, rng: np.random.Generator, thick: bool = False):
 
 
 def load_reference():
-    spec = importlib.util.spec_from_file_location('mmdmtl_edge_reference_impl',
-                                                  REFERENCE)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    from mmdmtl.testing import edge_reference
+    return edge_reference
 
 
 def cpu_name() -> str:

@@ -1,11 +1,12 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .checkpoint_check_hook import CheckpointCheckHook
 from .exact_resume_hook import ExactResumeHook
+from .fast_inference_hook import FastInferenceHook
 from .nonfinite_loss_hook import NonFiniteLossHook
 from .train_check_hook import TrainCheckHook
 from .visualization_hook import (MultiTaskPredictionSaveHook,
                                  MultiTaskVisualizationHook)
 
 __all__ = [
-    'AtomicCheckpointHook', 'CheckpointCheckHook', 'ExactResumeHook',
+    'AtomicCheckpointHook', 'CheckpointCheckHook', 'ExactResumeHook', 'FastInferenceHook',
     'NonFiniteLossHook', 'TrainCheckHook', 'MultiTaskVisualizationHook', 'MultiTaskPredictionSaveHook']

@@ -172,7 +172,8 @@ class MultiTaskPredictionSaveHook(Hook):
                         batch_idx: int,
                         data_batch: dict = None,
                         outputs: Optional[Sequence] = None) -> None:
-        from mmdmtl.apis.utils import predictions_to_numpy, save_task_predictions
+        from mmdmtl.structures.prediction_io import (predictions_to_numpy,
+                                                     save_task_predictions)
         for sample in outputs or ():
             stem = _image_stem(sample, f'{self._index:06d}')
             self._index += 1

@@ -2,10 +2,10 @@
 
 It loops over images and over each image's labelled tasks, runs the reverse chain on
 ONE (image, task) pair at a time, and computes the losses per image, with its own
-copies of the schedule formulas. It shares the head's weights, so the batched
+copies of the schedule formulas. It shares the denoiser's weights, so the batched
 ``MultiTaskDenoiser.refine`` / ``MultiTaskEncoderDecoder.loss`` must give the
-same numbers and gradients. Not a test module: tests and
-tools/benchmarks load it by file path (importlib), never as ``tests.x``.
+same numbers and gradients. Used by the tests and by
+tools/analysis_tools/benchmark.py (its ``loop`` mode).
 
 Functions:
     reference_refine(head, feats, preds, cond, labeled=None, noises=None)

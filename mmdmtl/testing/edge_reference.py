@@ -1,6 +1,6 @@
 """FROZEN REFERENCE: a verbatim copy of mmdmtl/evaluation/functional/edge.py as of
-commit 3b15b17 (before issue 19 sped it up). Do not edit: the tests load it by path
-(importlib, no package import) and require the fast implementation to give exactly
+commit 3b15b17 (before issue 19 sped it up). Do not edit: the tests
+(tests/test_evaluation/test_eval_edge_reference.py) and tools/benchmarks require the fast implementation to give exactly
 the same counts (cntR, sumR, cntP, sumP) on the same inputs.
 
 Original module docstring follows.
