@@ -19,6 +19,7 @@ import warnings
 from typing import List, Optional
 
 import torch
+import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
@@ -108,6 +109,9 @@ class DiffusionRefinementHead(BaseDecodeHead):
         self.init_loss_weight = init_loss_weight
         self.denoiser = MultiTaskDenoiser(
             tasks=tasks, channels=channels, project=False, **denoiser)
+        # The classifier is drawn after the denoiser, where the earlier head drew
+        # its own, so seeded initialisations stay those of earlier versions.
+        self.conv_seg = nn.Conv2d(channels, self.out_channels, kernel_size=1)
         if self.input_transform == 'resize_concat' and not \
                 0 <= fuse_index < len(self.in_index):
             raise ValueError(f'fuse_index={fuse_index} out of range for '

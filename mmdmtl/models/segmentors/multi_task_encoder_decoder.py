@@ -136,6 +136,10 @@ class MultiTaskEncoderDecoder(BaseModel):
             if cfg.get('tasks') is None or dict(cfg['tasks']) != self.tasks:
                 raise ValueError('MultiTaskEncoderDecoder: refine_head.tasks '
                                  f'{cfg.get("tasks")} differs from tasks {self.tasks}')
+            # Up to 2026-12 the denoiser was an mmseg decode head whose unused
+            # classifier drew from the RNG first: the same draw keeps seeded
+            # initialisations (and the documented results) identical.
+            nn.Conv2d(cfg['channels'], next(iter(self.tasks.values())), 1)
             self.refine_head = MODELS.build(cfg)
 
         losses = dict(losses or {})
