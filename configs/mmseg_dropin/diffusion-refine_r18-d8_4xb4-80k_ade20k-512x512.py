@@ -2,11 +2,16 @@
 # segmentation) whose decode head is mmdmtl's DiffusionRefinementHead.
 #
 # Nothing but the head comes from mmdmtl: mmseg's registry, segmentor, dataset,
-# pipeline, metric and runtime are used as they are. The head fuses the four backbone
-# stages at stride 8 (its `fuse_index=1`), runs an initial head (2 BasicBlocks +
-# 1x1), conditions on its detached prediction and refines with the 2-step feature
-# diffusion chain; its loss adds 0.5 x the initial prediction's loss (`init_loss_ce`).
+# pipeline, metric and runtime are used as they are (its own _base_ files). The
+# head fuses the four backbone stages at stride 8 (its `fuse_index=1`), runs an
+# initial head (2 BasicBlocks + 1x1), conditions on its detached prediction and
+# refines with the 2-step feature diffusion chain; its loss adds 0.5 x the initial prediction's loss (`init_loss_ce`).
 # Run it with mmseg's tools or ours: `python tools/train.py <this file>`.
+_base_ = [
+    'mmseg::_base_/datasets/ade20k.py',
+    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_80k.py',
+]
 custom_imports = dict(imports=['mmdmtl.models'], allow_failed_imports=False)
 default_scope = 'mmseg'
 
@@ -58,90 +63,5 @@ model = dict(
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))
 
-# ADE20K, mmseg's standard recipe
-dataset_type = 'ADE20KDataset'
-data_root = 'data/ade/ADEChallengeData2016'
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(
-        type='RandomResize',
-        scale=(2048, 512),
-        ratio_range=(0.5, 2.0),
-        keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(2048, 512), keep_ratio=True),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='PackSegInputs')
-]
-train_dataloader = dict(
-    batch_size=4,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(
-            img_path='images/training', seg_map_path='annotations/training'),
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(
-            img_path='images/validation',
-            seg_map_path='annotations/validation'),
-        pipeline=test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
-test_evaluator = val_evaluator
-
-# schedule: mmseg's 80k SGD recipe
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0005),
-    clip_grad=dict(max_norm=10, norm_type=2))
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=1e-4,
-        power=0.9,
-        begin=0,
-        end=80000,
-        by_epoch=False)
-]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=80000, val_interval=8000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-
-# runtime (mmseg's default_runtime)
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=8000),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
-env_cfg = dict(
-    cudnn_benchmark=True,
-    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'))
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(
-    type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
-log_processor = dict(by_epoch=False)
-log_level = 'INFO'
-load_from = None
-resume = False
-tta_model = dict(type='SegTTAModel')
+# mmseg's 80k SGD schedule, with gradient clipping
+optim_wrapper = dict(clip_grad=dict(_delete_=True, max_norm=10, norm_type=2))

@@ -5,7 +5,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseDataPreprocessor
+from mmengine.model import ImgDataPreprocessor
 from mmengine.structures import PixelData
 
 from mmdmtl.registry import MODELS
@@ -15,8 +15,10 @@ PAD_POSITIONS = ('bottom_right', 'center')
 
 
 @MODELS.register_module()
-class MultiTaskDataPreProcessor(BaseDataPreprocessor):
-    """Batch the output of ``PackMultiTaskInputs``.
+class MultiTaskDataPreProcessor(ImgDataPreprocessor):
+    """Batch the output of ``PackMultiTaskInputs``: mmengine's
+    ``ImgDataPreprocessor`` (its normalisation buffers and channel swap), with a
+    minimum batch size, centred padding and the labels padded with the images.
 
     * images: to float, optional BGR->RGB, ``(x - mean) / std``, then padded
       with ``pad_val`` (after normalisation: 0 = the mean colour) to a common
@@ -56,39 +58,31 @@ class MultiTaskDataPreProcessor(BaseDataPreprocessor):
                  pad_position: str = 'bottom_right',
                  bgr_to_rgb: bool = False,
                  non_blocking: bool = False):
-        super().__init__(non_blocking)
         if pad_position not in PAD_POSITIONS:
             raise ValueError(f'pad_position must be one of '
                              f'{list(PAD_POSITIONS)}, got {pad_position!r}')
-        self.pad_position = pad_position
         if (mean is None) != (std is None):
             raise ValueError('give both mean and std, or neither')
-        self._enable_normalize = mean is not None
-        if mean is not None:
-            if len(mean) != 3 or len(std) != 3:
-                raise ValueError(f'mean/std need 3 values, got {mean}/{std}')
-            self.register_buffer('mean', torch.tensor(mean).view(-1, 1, 1),
-                                 False)
-            self.register_buffer('std', torch.tensor(std).view(-1, 1, 1),
-                                 False)
+        if mean is not None and (len(mean) != 3 or len(std) != 3):
+            raise ValueError(f'mean/std need 3 values, got {mean}/{std}')
+        super().__init__(mean, std, pad_size_divisor=size_divisor or 1,
+                         pad_value=pad_val, bgr_to_rgb=bgr_to_rgb,
+                         non_blocking=non_blocking)
+        self.pad_position = pad_position
         self.size = None if size is None else tuple(size)
-        self.size_divisor = size_divisor
-        self.pad_val = pad_val
-        self.bgr_to_rgb = bgr_to_rgb
 
     def _batch_hw(self, shapes: List[Tuple[int, int]]) -> Tuple[int, int]:
         h = max(s[0] for s in shapes)
         w = max(s[1] for s in shapes)
         if self.size is not None:
             h, w = max(h, self.size[0]), max(w, self.size[1])
-        if self.size_divisor:
-            d = self.size_divisor
-            h, w = -(-h // d) * d, -(-w // d) * d
+        d = self.pad_size_divisor
+        h, w = -(-h // d) * d, -(-w // d) * d
         return h, w
 
     def _normalize(self, x: torch.Tensor) -> torch.Tensor:
         x = x.float()
-        if self.bgr_to_rgb:
+        if self._channel_conversion:
             x = x.flip(-3)
         if self._enable_normalize:
             x = (x - self.mean) / self.std
@@ -118,7 +112,7 @@ class MultiTaskDataPreProcessor(BaseDataPreprocessor):
                 F.pad(self._normalize(x),
                       (left, bw - x.shape[-1] - left, top,
                        bh - x.shape[-2] - top),
-                      value=self.pad_val)
+                      value=self.pad_value)
                 for x, (top, left) in zip(inputs, offsets)
             ])
         if samples is not None:

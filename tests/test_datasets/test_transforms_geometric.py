@@ -235,3 +235,29 @@ def test_random_scale_crop_cv2_opt_in_keeps_unit_normals():
                                                              (2, 2, 3)))
     with pytest.raises(ValueError, match='mode'):
         RandomScaleCrop(mode='torch')
+
+
+def test_crop_is_mmseg_random_crop_on_every_field():
+    """Same seed, same window as mmseg's RandomCrop (with its cat_max_ratio
+    retries); the other fields are cut at that window too."""
+    from mmseg.datasets.transforms import RandomCrop
+    rng = np.random.default_rng(3)
+    seg = (rng.random((40, 50)) < 0.2).astype(np.uint8)
+    seg[:, :25] = 2
+    img = rng.integers(0, 255, (40, 50, 3), dtype=np.uint8)
+    depth = rng.random((40, 50)).astype(np.float32)
+    ours = MultiTaskRandomCrop(crop_size=(16, 20), cat_max_ratio=0.6)
+    assert isinstance(ours, RandomCrop)
+    for seed in range(5):
+        np.random.seed(seed)
+        ref = RandomCrop(crop_size=(16, 20), cat_max_ratio=0.6)(
+            dict(img=img.copy(), gt_seg_map=seg.copy(), seg_fields=['gt_seg_map']))
+        np.random.seed(seed)
+        out = ours(dict(img=img.copy(), gt_seg_map=seg.copy(), gt_depth_map=depth,
+                        seg_fields=['gt_seg_map', 'gt_depth_map']))
+        np.testing.assert_array_equal(out['img'], ref['img'])
+        np.testing.assert_array_equal(out['gt_seg_map'], ref['gt_seg_map'])
+        y1, y2, x1, x2 = out['crop_bbox']
+        np.testing.assert_array_equal(out['gt_depth_map'], depth[y1:y2, x1:x2])
+    with pytest.raises(ValueError, match='crop_size must be positive'):
+        MultiTaskRandomCrop(crop_size=(0, 4))

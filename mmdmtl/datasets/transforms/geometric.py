@@ -21,6 +21,7 @@ from mmcv.transforms import BaseTransform
 from mmcv.transforms import RandomFlip as MMCV_RandomFlip
 from mmcv.transforms import Resize as MMCV_Resize
 from mmcv.transforms.utils import cache_randomness
+from mmseg.datasets.transforms import RandomCrop as MMSegRandomCrop
 
 from mmdmtl.registry import TRANSFORMS
 from mmdmtl.structures import TASKS
@@ -194,20 +195,23 @@ class MultiTaskRandomScale(BaseTransform):
 
 
 @TRANSFORMS.register_module()
-class MultiTaskRandomCrop(BaseTransform):
-    """Random crop of the image and every label (at most ``crop_size``; smaller
-    images are kept whole, pad them afterwards).
+class MultiTaskRandomCrop(MMSegRandomCrop):
+    """mmseg's ``RandomCrop`` on the image and every label of ``seg_fields`` (at
+    most ``crop_size``; smaller images are kept whole, pad them afterwards).
 
     ``cat_max_ratio < 1`` retries (up to 10 times) crops in which one semseg
     class covers more than that fraction of the labelled pixels, as mmseg and
     the published PASCAL_MT loaders do. It reads ``gt_seg_map`` whether or not
     the image is labelled for semseg: PASCAL datasets load it on every image
-    as an auxiliary label (``crop_check_semseg=True``, the published rule);
-    images without any semseg map skip the check instead of failing like
-    mmseg's RandomCrop.
+    as an auxiliary label (``crop_check_semseg=True``, the published rule).
+    What differs from mmseg's: images without any semseg map skip the check
+    (one draw) instead of failing, labels absent from a sample are skipped,
+    a bad ``crop_size`` is a ValueError, and ``crop_bbox`` (the window, clipped
+    to the image) is recorded in the results.
 
     Required Keys: img, (seg_fields and their maps, gt_seg_map)
     Modified Keys: img, img_shape, every key of seg_fields
+    Added Keys: crop_bbox
 
     Args:
         crop_size (int | tuple[int, int]): (h, w) of the crop.
@@ -224,41 +228,29 @@ class MultiTaskRandomCrop(BaseTransform):
         if not (len(crop_size) == 2 and min(crop_size) > 0):
             raise ValueError(f'crop_size must be positive (h, w), got '
                              f'{crop_size}')
-        self.crop_size = tuple(int(c) for c in crop_size)
-        self.cat_max_ratio = cat_max_ratio
-        self.ignore_index = ignore_index
-
-    def _random_bbox(self, img_hw) -> Tuple[int, int, int, int]:
-        margin_h = max(img_hw[0] - self.crop_size[0], 0)
-        margin_w = max(img_hw[1] - self.crop_size[1], 0)
-        y1 = np.random.randint(0, margin_h + 1)
-        x1 = np.random.randint(0, margin_w + 1)
-        return (y1, min(y1 + self.crop_size[0], img_hw[0]), x1,
-                min(x1 + self.crop_size[1], img_hw[1]))
+        super().__init__(tuple(int(c) for c in crop_size), cat_max_ratio,
+                         ignore_index)
 
     @cache_randomness
     def crop_bbox(self, results: dict) -> Tuple[int, int, int, int]:
-        hw = results['img'].shape[:2]
-        bbox = self._random_bbox(hw)
-        seg = results.get('gt_seg_map')
-        if self.cat_max_ratio < 1.0 and seg is not None:
-            for _ in range(10):
-                y1, y2, x1, x2 = bbox
-                labels, cnt = np.unique(seg[y1:y2, x1:x2], return_counts=True)
-                cnt = cnt[labels != self.ignore_index]
-                if len(cnt) > 1 and cnt.max() / cnt.sum() < self.cat_max_ratio:
-                    break
-                bbox = self._random_bbox(hw)
-        return bbox
+        if self.cat_max_ratio < 1.0 and results.get('gt_seg_map') is None:
+            # Nothing to check: mmseg's draw without the ratio test.
+            ratio, self.cat_max_ratio = self.cat_max_ratio, 1.0
+            try:
+                return super().crop_bbox(results)
+            finally:
+                self.cat_max_ratio = ratio
+        return super().crop_bbox(results)
 
     def transform(self, results: dict) -> dict:
-        y1, y2, x1, x2 = self.crop_bbox(results)
-        results['img'] = results['img'][y1:y2, x1:x2, ...]
-        results['img_shape'] = results['img'].shape[:2]
+        y1, _, x1, _ = bbox = self.crop_bbox(results)
+        results['img'] = self.crop(results['img'], bbox)
+        h, w = results['img'].shape[:2]
+        results['img_shape'] = (h, w)
         for key in results.get('seg_fields', []):
             if results.get(key) is not None:
-                results[key] = results[key][y1:y2, x1:x2, ...]
-        results['crop_bbox'] = (y1, y2, x1, x2)
+                results[key] = self.crop(results[key], bbox)
+        results['crop_bbox'] = (y1, y1 + h, x1, x1 + w)
         return results
 
     def __repr__(self):
