@@ -20,8 +20,9 @@ from mmengine.config import Config, ConfigDict
 from mmengine.dataset import Compose
 from mmengine.infer.infer import BaseInferencer
 from mmengine.registry import init_default_scope
-from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
+from mmdmtl.engine.mmengine_compat import (load_checkpoint_to_model,
+                                           require_inferencer_internals)
 from mmdmtl.registry import INFERENCERS, TRANSFORMS
 from mmdmtl.structures import check_task_names
 from .utils import predictions_to_numpy, save_task_predictions
@@ -139,6 +140,7 @@ class MultiTaskInferencer(BaseInferencer):
                  allow_partial: bool = False,
                  fast: Optional[bool] = None) -> None:
         from mmdmtl.utils import register_all_modules
+        require_inferencer_internals()  # the methods overridden below
         register_all_modules(init_default_scope=False)
         init_default_scope(scope)
         if isinstance(model, str) and not osp.isfile(model):
@@ -201,7 +203,7 @@ class MultiTaskInferencer(BaseInferencer):
             warnings.warn('MultiTaskInferencer: allow_partial=True, the entries '
                           'below keep their initialisation:\n' +
                           report.format(source))
-        _load_checkpoint_to_model(model, checkpoint)
+        load_checkpoint_to_model(model, checkpoint)
         meta = checkpoint.get('meta', {}) or {}
         model.dataset_meta = meta.get('dataset_meta') or \
             self._dataset_meta_from_cfg(cfg)

@@ -28,6 +28,8 @@ from mmengine.hooks import CheckpointHook
 from mmdmtl.registry import HOOKS
 from ..checkpoint import (ATOMIC_BACKEND_NAME, atomic_write_text,
                           remove_stale_tmp_files)
+from ..mmengine_compat import (init_save_best_rule,
+                               require_checkpoint_hook_internals)
 
 
 @HOOKS.register_module()
@@ -53,7 +55,7 @@ class AtomicCheckpointHook(CheckpointHook):
         self.save_best = keys
         self._best_from_cfg = True
         self.is_better_than = dict()
-        self._init_rule(rules, self.save_best)
+        init_save_best_rule(self, rules, self.save_best)
         if len(self.key_indicators) == 1:
             self.best_ckpt_path = None
         else:
@@ -86,6 +88,8 @@ class AtomicCheckpointHook(CheckpointHook):
         super()._save_best_checkpoint(runner, metrics)
 
     def before_train(self, runner) -> None:
+        # The overrides below are of MMEngine internals: fail if they are gone.
+        require_checkpoint_hook_internals()
         self._adopt_best_checkpoint_cfg(runner)
         # Decide the backend before the parent builds ``self.file_backend``; a
         # local output directory (no URI prefix) gets the atomic backend.

@@ -15,6 +15,7 @@ from mmengine.model import is_model_wrapper
 
 from mmdmtl.registry import HOOKS
 from ..checkpoint import check_checkpoint_fits
+from ..mmengine_compat import runner_is_resuming, runner_load_from
 
 
 @HOOKS.register_module()
@@ -52,8 +53,8 @@ class CheckpointCheckHook(Hook):
         # The runner does not pass the file name to the hook; load_from is the file
         # both for ``load_from`` and for an explicit resume, and ``resume=True``
         # without load_from reads work_dir/last_checkpoint.
-        src = getattr(runner, '_load_from', None)
-        if src is None and getattr(runner, '_resume', False):
+        src = runner_load_from(runner)
+        if src is None and runner_is_resuming(runner):
             from mmengine.runner import find_latest_checkpoint
             src = find_latest_checkpoint(runner.work_dir)
         return src
@@ -61,7 +62,7 @@ class CheckpointCheckHook(Hook):
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        resuming = bool(getattr(runner, '_resume', False))
+        resuming = runner_is_resuming(runner)
         strict = self.strict_resume if resuming else self.strict_load
         report = check_checkpoint_fits(
             model,

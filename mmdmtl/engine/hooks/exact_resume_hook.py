@@ -36,6 +36,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import IterBasedTrainLoop
 
 from mmdmtl.registry import HOOKS
+from ..mmengine_compat import runner_is_resuming, wrap_train_data_iterator
 
 RNG_KEY = 'rng_state'
 SAMPLER_KEY = 'sampler_state'
@@ -217,7 +218,7 @@ class ExactResumeHook(Hook):
 
     # -- resuming ------------------------------------------------------------
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        if not getattr(runner, '_resume', False):
+        if not runner_is_resuming(runner):
             return  # load_from: weights only, fresh random streams
         if RNG_KEY not in checkpoint:
             runner.logger.warning(
@@ -235,9 +236,9 @@ class ExactResumeHook(Hook):
         if isinstance(loop, IterBasedTrainLoop):
             # MMEngine replays ``loop.iter`` batches right after this hook; restore
             # the streams after the replay, before the first new batch.
-            loop.dataloader_iterator = _RestoreAfterReplay(
-                loop.dataloader_iterator, loop.iter,
-                lambda: self._restore(runner))
+            wrap_train_data_iterator(
+                loop, lambda it: _RestoreAfterReplay(
+                    it, loop.iter, lambda: self._restore(runner)))
         else:
             # Epoch-based: the checkpoint was saved at the end of an epoch and the
             # new epoch starts now.
