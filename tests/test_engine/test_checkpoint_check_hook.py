@@ -64,7 +64,20 @@ def test_without_hook_mmengine_loads_silently(tmp_path, toy):
     ckpt = _save(tmp_path, toy, 'a', toy.ToyModel(extra=(3, 5)))
     runner = toy.build_runner(tmp_path / 'b', model=toy.ToyModel(extra=(4, 5)),
                               load_from=ckpt, val_interval=0)
-    runner.load_or_resume()  # no error
+    model = runner.model
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    saved = torch.load(ckpt, map_location='cpu')['state_dict']
+    runner.load_or_resume()  # no error, although extra.weight does not fit
+    after = model.state_dict()
+    # the fitting entries were copied from the (trained) checkpoint ...
+    for k in ('semseg_head.weight', 'semseg_head.bias', 'depth_head.weight',
+              'depth_head.bias', 'extra.bias'):
+        assert not torch.equal(before[k], saved[k]), k
+        assert torch.equal(after[k], saved[k]), k
+    # ... the one of another shape silently keeps its random initialisation
+    assert saved['extra.weight'].shape == (5, 3)
+    assert torch.equal(after['extra.weight'], before['extra.weight'])
+    assert runner.iter == 0  # weights only, no resume
 
 
 def test_bad_ratio_rejected():

@@ -79,14 +79,33 @@ def test_test_interval_and_max_samples(tmp_path, images):
                   if not p.name.startswith('.')) == ['img_0.png']
 
 
-def test_no_drawing_when_draw_false(tmp_path, images):
-    MultiTaskVisualizer.get_instance('hook_test_vis_off')
-    hook = MultiTaskVisualizationHook(draw=False, out_dir='panels')
+def test_no_drawing_when_draw_false(tmp_path, images, monkeypatch):
+    vis = MultiTaskVisualizer.get_instance(
+        'hook_test_vis_off', vis_backends=[dict(type='LocalVisBackend')],
+        save_dir=str(tmp_path / 'vis'))
+    drawn = []
+    monkeypatch.setattr(vis, 'add_datasample',
+                        lambda name, *args, **kwargs: drawn.append(name))
+    hook = MultiTaskVisualizationHook(draw=False, interval=1, out_dir='panels')
     runner = _runner(tmp_path)
-    hook.before_test(runner)
-    hook.after_test_iter(runner, 0, {}, [_sample(images[0])])
-    hook.after_val_iter(runner, 0, {}, [_sample(images[0])])
-    assert not (tmp_path / 'work' / 'panels').exists()
+
+    def run():
+        hook.before_test(runner)
+        hook.after_test_iter(runner, 0, {}, [_sample(p) for p in images])
+        hook.after_val_iter(runner, 0, {}, [_sample(images[0])])
+
+    run()
+    assert drawn == []  # the visualizer was never asked to draw
+    assert hook._test_index == 0 and hook._drawn == 0  # nor were samples counted
+    assert not (tmp_path / 'work').exists()  # no panel folder, no marker file
+    assert not (tmp_path / 'vis').exists() or not any(
+        p.is_file() for p in (tmp_path / 'vis').rglob('*'))
+    # the same calls with drawing on do draw: the checks above can fail
+    hook.draw = True
+    run()
+    assert drawn == ['test_img_0', 'test_img_1', 'test_img_2', 'val_img_0']
+    assert hook._test_index == 3 and hook._drawn == 3
+    assert (tmp_path / 'work' / 'panels').is_dir()
 
 
 def test_val_draws_first_sample_every_interval_to_backend(tmp_path, images):

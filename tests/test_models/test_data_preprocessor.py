@@ -86,6 +86,29 @@ def test_built_from_registry():
     pre = MODELS.build(dict(type='MultiTaskDataPreProcessor',
                             mean=[1, 2, 3], std=[1, 1, 1]))
     assert isinstance(pre, MultiTaskDataPreProcessor)
+    # the config reached the object: per channel (x - mean) / std, no channel
+    # swap, a batch as large as its image
+    x = torch.stack([torch.full((2, 3), v, dtype=torch.uint8)
+                     for v in (10, 20, 30)])
+    out = pre(dict(inputs=[x], data_samples=[_sample(2, 3, ('semseg', ))]))
+    assert out['inputs'].shape == (1, 3, 2, 3)
+    assert out['inputs'][0].flatten(1).tolist() == [[9.0] * 6, [18.0] * 6,
+                                                    [27.0] * 6]
+    # and so do the other arguments
+    pre = MODELS.build(dict(type='MultiTaskDataPreProcessor', mean=[1, 2, 3],
+                            std=[1, 2, 4], bgr_to_rgb=True, size_divisor=4,
+                            pad_val=-1, pad_position='center'))
+    out = pre(dict(inputs=[x], data_samples=[_sample(2, 3, ('semseg', ))]))
+    y = out['inputs'][0]
+    assert y.shape == (3, 4, 4)  # 2x3 rounded up to multiples of 4
+    # BGR -> RGB first (30, 20, 10), then (x - mean) / std, centred: top 1,
+    # left 0
+    content = torch.tensor([29.0, 9.0, 1.75])[:, None, None].expand(3, 2, 3)
+    assert torch.equal(y[:, 1:3, 0:3], content)
+    pad = torch.ones(4, 4, dtype=torch.bool)
+    pad[1:3, 0:3] = False
+    assert (y[:, pad] == -1).all()
+    assert out['data_samples'][0].metainfo['padding_size'] == [0, 1, 1, 1]
 
 
 # ------------------------------------------------------- centred padding

@@ -41,7 +41,10 @@ def test_add_noise_and_step():
     xt = s.add_noise(x0, eps, 1)
     torch.testing.assert_close(xt, 2 * 0.98901**0.5 - (1 - 0.98901)**0.5 +
                                torch.zeros_like(x0), atol=1e-6, rtol=0)
-    torch.testing.assert_close(s.add_noise(x0, None, 1), 0.98901**0.5 * x0)
+    # no noise: one multiplication by the float64 sqrt(acp_1), bit for bit
+    c0 = s.noise_coefficients(1)[0]
+    assert c0 == pytest.approx(0.98901**0.5, rel=1e-12)
+    assert torch.equal(s.add_noise(x0, None, 1), x0 * c0)
     x0_hat = torch.ones_like(x0)
     out = s.step(x0_hat, 1, xt, noise=eps)  # derives prev = 0 itself
     c0, ct, std = s.step_coefficients(1, 0)

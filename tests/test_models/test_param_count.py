@@ -17,5 +17,15 @@ def test_resnet18_pascal_is_133m_within_2_percent():
     model = MODELS.build(cfg.model)
     n = sum(p.numel() for p in model.parameters())
     assert abs(n - 133e6) / 133e6 < 0.02, n
-    # the prediction variant adds only the 5 small embedding convs
+    # the denoiser (refine head) is about half of it
     assert 30e6 < sum(p.numel() for p in model.refine_head.parameters()) < 80e6
+    # the prediction variant adds only the 5 small embedding convs: one Conv3x3
+    # with bias per task, its output channels -> the denoiser width
+    cfg.model.refine_head.diffuse = 'prediction'
+    pred = MODELS.build(cfg.model)
+    width = cfg.model.channels
+    embed = sum(c * width * 3 * 3 + width for c in cfg.model.tasks.values())
+    assert embed == 159_232  # (21 + 7 + 2 + 3 + 1) * 512 * 9 + 5 * 512
+    assert sum(p.numel() for p in pred.refine_head.embed_convs.parameters()) == \
+        embed
+    assert sum(p.numel() for p in pred.parameters()) - n == embed
