@@ -78,3 +78,29 @@ def tools():
     import types
     return types.SimpleNamespace(run=run_tool, python=sys.executable, repo=REPO,
                                  write_tiny_config=write_tiny_config)
+
+
+def _load_script(rel: str, name: str):
+    """A tool script loaded by file path (tools are not package modules)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, REPO / rel)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope='module')
+def study_mod():
+    return _load_script('tools/benchmarks/partial_label_study.py',
+                        'mmdmtl_partial_label_study')
+
+
+@pytest.fixture(scope='module')
+def bench_mod():
+    return _load_script('tools/analysis_tools/benchmark.py',
+                        'mmdmtl_benchmark_tool')
+
+
+@pytest.fixture(scope='session')
+def repo() -> Path:
+    return REPO
