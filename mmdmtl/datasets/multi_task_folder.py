@@ -95,8 +95,8 @@ _DECODER_OPTIONS = {
     'npy_depth': ('scale', ),
 }
 _SPEC_KEYS = ('dir', 'suffix', 'decoder')
-_CLASS_META = {'semseg': ('classes', 'palette'),
-               'human_parts': ('part_classes', 'part_palette')}
+_CLASS_META = {task: (spec.classes_key, spec.palette_key)
+               for task, spec in TASKS.items() if spec.classes_key}
 
 
 def _fitting(kind: str) -> list:
@@ -212,13 +212,12 @@ class MultiTaskFolderDataset(MultiTaskDataset):
         split_columns (Sequence[str], optional): the task order of the columns
             of a ``.pth`` split file. Default: ``tasks`` in task-table order.
         metainfo (dict): ``classes`` (semseg, required), ``palette``,
-            ``part_classes`` (human_parts, required), ``part_palette``,
-            ``edge_max_dist``.
+            ``part_classes`` (human_parts, required), ``part_palette``.
         **kwargs: ``MultiTaskDataset`` arguments (label_setting, split_file,
             split_seed, split_strict, drop_unlabeled, on_bad_sample, pipeline,
             test_mode, indices, ...).
     """
-    METAINFO: dict = dict(edge_max_dist=0.0075)
+    METAINFO: dict = dict()
 
     def __init__(self,
                  tasks: Dict[str, Union[str, dict]],

@@ -49,7 +49,7 @@ class NYUDv2MTDataset(MultiTaskDataset):
     """
     AVAILABLE_TASKS = ('semseg', 'normals', 'edge', 'depth')
     METAINFO = dict(
-        classes=NYU40_CLASSES, palette=_palette(40), edge_max_dist=0.011)
+        classes=NYU40_CLASSES, palette=_palette(40))
 
     def __init__(self, ann_file: str = 'gt_sets/train.txt', **kwargs):
         super().__init__(ann_file=ann_file, **kwargs)

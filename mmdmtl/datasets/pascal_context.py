@@ -91,8 +91,7 @@ class PascalContextMTDataset(MultiTaskDataset):
         classes=PASCAL_CLASSES,
         palette=PASCAL_PALETTE,
         part_classes=HUMAN_PART_CLASSES,
-        part_palette=HUMAN_PART_PALETTE,
-        edge_max_dist=0.0075)
+        part_palette=HUMAN_PART_PALETTE)
 
     def __init__(self,
                  ann_file: str = 'ImageSets/Context/train.txt',

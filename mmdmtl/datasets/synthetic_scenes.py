@@ -51,8 +51,7 @@ class SyntheticScenesDataset(MultiTaskDataset):
         classes=SYNTHETIC_CLASSES,
         palette=SYNTHETIC_PALETTE,
         part_classes=SYNTHETIC_PART_CLASSES,
-        part_palette=SYNTHETIC_PART_PALETTE,
-        edge_max_dist=0.0075)
+        part_palette=SYNTHETIC_PART_PALETTE)
 
     def __init__(self,
                  data_root: str,

@@ -26,6 +26,15 @@ class TaskSpec:
         out_channels: channels the network predicts; ``None`` means the number of
             classes of the dataset.
         ignore_index: the "no label" value of class/binary maps.
+        result_key: key of the label in a pipeline's results dict (semseg keeps
+            mmseg's ``gt_seg_map``, so mmseg transforms that read it work).
+        loss_weight: default loss weight lambda_t (the official PASCAL recipe;
+            depth has no published DiffusionMTL weight, 1 is the NYUD/Cityscapes
+            lineage's).
+        classes_key / palette_key: ``dataset.metainfo`` keys of a class task's
+            class names and colours (None for the other tasks).
+        logits_field: mmseg's data-sample field of the task's logits
+            (``seg_logits``); ours are ``logits_<task>`` (``keep_logits``).
     """
     name: str
     gt_field: str
@@ -35,6 +44,11 @@ class TaskSpec:
     pad_value: float
     out_channels: Optional[int]
     ignore_index: Optional[int] = None
+    result_key: str = ''
+    loss_weight: float = 1.0
+    classes_key: Optional[str] = None
+    palette_key: Optional[str] = None
+    logits_field: Optional[str] = None
 
     @property
     def is_classification(self) -> bool:
@@ -47,19 +61,24 @@ TASKS = {
     spec.name: spec
     for spec in (
         TaskSpec('semseg', 'gt_sem_seg', 'pred_sem_seg', 'class', 1,
-                 IGNORE_INDEX, None, IGNORE_INDEX),
+                 IGNORE_INDEX, None, IGNORE_INDEX, result_key='gt_seg_map',
+                 loss_weight=1.0, classes_key='classes', palette_key='palette',
+                 logits_field='seg_logits'),
         TaskSpec('human_parts', 'gt_part_seg', 'pred_part_seg', 'class', 1,
-                 IGNORE_INDEX, None, IGNORE_INDEX),
+                 IGNORE_INDEX, None, IGNORE_INDEX, result_key='gt_part_seg',
+                 loss_weight=2.0, classes_key='part_classes',
+                 palette_key='part_palette'),
         # Saliency is learned as 2-class CE (as published) and predicted as the
         # probability of the salient class.
         TaskSpec('sal', 'gt_sal_map', 'pred_sal_map', 'binary', 1, IGNORE_INDEX,
-                 2, IGNORE_INDEX),
+                 2, IGNORE_INDEX, result_key='gt_sal_map', loss_weight=5.0),
         TaskSpec('normals', 'gt_normal_map', 'pred_normal_map', 'normals', 3,
-                 0.0, 3),
+                 0.0, 3, result_key='gt_normal_map', loss_weight=10.0),
         TaskSpec('edge', 'gt_edge_map', 'pred_edge_map', 'binary', 1,
-                 IGNORE_INDEX, 1, IGNORE_INDEX),
+                 IGNORE_INDEX, 1, IGNORE_INDEX, result_key='gt_edge_map',
+                 loss_weight=50.0),
         TaskSpec('depth', 'gt_depth_map', 'pred_depth_map', 'depth', 1, 0.0,
-                 1),
+                 1, result_key='gt_depth_map', loss_weight=1.0),
     )
 }
 TASK_NAMES: Tuple[str, ...] = tuple(TASKS)

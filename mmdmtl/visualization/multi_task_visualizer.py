@@ -32,7 +32,6 @@ from .colorize import (INVALID_COLOR, colorize_binary_label, colorize_class_map,
                        depth_range, to_numpy)
 
 _CAPTION_BG = (30, 30, 30)
-_DATASET_PALETTE_KEYS = {'semseg': 'palette', 'human_parts': 'part_palette'}
 _CAPTION_FG = (240, 240, 240)
 
 
@@ -264,7 +263,7 @@ class MultiTaskVisualizer(Visualizer):
     def _palette(self, task: str):
         meta = self.dataset_meta or {}
         # mmdmtl datasets: 'palette' (semseg) and 'part_palette' (human_parts)
-        for key in (f'{task}_palette', _DATASET_PALETTE_KEYS.get(task)):
+        for key in (f'{task}_palette', TASKS[task].palette_key):
             if key and meta.get(key) is not None:
                 return meta[key]
         palettes = meta.get('palettes')
@@ -293,7 +292,7 @@ class MultiTaskVisualizer(Visualizer):
 
     def _class_names(self, task: str):
         meta = self.dataset_meta or {}
-        key = {'semseg': 'classes', 'human_parts': 'part_classes'}.get(task)
+        key = TASKS[task].classes_key
         names = meta.get(f'{task}_classes') or (meta.get(key) if key else None)
         return list(names) if names is not None else None
 

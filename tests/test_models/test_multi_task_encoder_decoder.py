@@ -178,3 +178,26 @@ def test_config_errors(model_helpers):
     model = MODELS.build(cfg)
     with pytest.raises(RuntimeError, match='Invalid mode'):
         model(torch.zeros(1, 3, 32, 32), mode='train')
+
+
+def test_task_table_is_the_single_source(model_helpers):
+    """Loss weights, result keys, palette keys come from TaskSpec; dead model
+    options are errors that name the key."""
+    from mmdmtl.datasets.transforms import RESULT_KEYS
+    from mmdmtl.models.segmentors.multi_task_encoder_decoder import \
+        DEFAULT_LOSS_WEIGHTS
+    from mmdmtl.registry import MODELS
+    from mmdmtl.structures import TASKS
+    assert DEFAULT_LOSS_WEIGHTS == dict(semseg=1.0, human_parts=2.0, sal=5.0,
+                                        normals=10.0, edge=50.0, depth=1.0)
+    assert RESULT_KEYS == {t: s.result_key for t, s in TASKS.items()}
+    assert RESULT_KEYS['semseg'] == 'gt_seg_map'  # mmseg's, for its transforms
+    assert len(set(RESULT_KEYS.values())) == len(TASKS)
+    assert {t: s.palette_key for t, s in TASKS.items() if s.palette_key} == dict(
+        semseg='palette', human_parts='part_palette')
+    cfg = model_helpers['tiny_model_cfg'](refine=False, conditioner=False)
+    MODELS.build(dict(cfg, test_cfg=dict(mode='whole', output='initial')))
+    with pytest.raises(ValueError, match=r"train_cfg=\{'x': 1\} has no effect"):
+        MODELS.build(dict(cfg, train_cfg=dict(x=1)))
+    with pytest.raises(ValueError, match="whole-image inference is the only mode"):
+        MODELS.build(dict(cfg, test_cfg=dict(mode='slide', crop_size=(8, 8))))

@@ -69,5 +69,4 @@ model = dict(
     # lambda_t of the official PASCAL recipe (depth: 1)
     loss_weights=dict(
         semseg=1.0, human_parts=2.0, sal=5.0, edge=50.0, normals=10.0, depth=1.0),
-    init_loss_weight=0.5,
-    test_cfg=dict(mode='whole'))
+    init_loss_weight=0.5)

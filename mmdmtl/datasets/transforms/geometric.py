@@ -27,8 +27,8 @@ from mmdmtl.registry import TRANSFORMS
 from mmdmtl.structures import TASKS
 from .loading import KEY_TO_TASK
 
-NORMAL_KEY = 'gt_normal_map'
-DEPTH_KEY = 'gt_depth_map'
+NORMAL_KEY = TASKS['normals'].result_key
+DEPTH_KEY = TASKS['depth'].result_key
 
 
 def field_pad_value(key: str, default: float = 255) -> float:

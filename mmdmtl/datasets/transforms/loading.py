@@ -9,16 +9,8 @@ from mmdmtl.structures import TASKS, check_task_names
 from ..file_io import DataFileError, check_same_size, read_image, read_npy
 from .annotation_decoders import decode
 
-# Key of each task's label in the pipeline's results dict. semseg keeps mmseg's
-# name so that mmseg transforms that read it (RandomCrop's cat_max_ratio) work.
-RESULT_KEYS = {
-    'semseg': 'gt_seg_map',
-    'human_parts': 'gt_part_seg',
-    'sal': 'gt_sal_map',
-    'normals': 'gt_normal_map',
-    'edge': 'gt_edge_map',
-    'depth': 'gt_depth_map',
-}
+# Key of each task's label in the pipeline's results dict (``TaskSpec.result_key``).
+RESULT_KEYS = {task: spec.result_key for task, spec in TASKS.items()}
 KEY_TO_TASK = {v: k for k, v in RESULT_KEYS.items()}
 
 

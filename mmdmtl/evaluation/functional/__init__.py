@@ -1,7 +1,7 @@
 """Plain numpy/torch functions behind the dense metrics (usable on their own)."""
 from .depth import DEPTH_SUM_KEYS, batch_depth_sums, depth_scores
-from .edge import (EDGE_MAX_DIST, average_precision, bwmorph_thin,
-                   edge_pr_counts, edge_scores, edge_thresholds, match_count)
+from .edge import (average_precision, bwmorph_thin, edge_pr_counts, edge_scores,
+                   edge_thresholds, match_count)
 from .gain import (LOWER_IS_BETTER, STL_REFERENCES, is_lower_better,
                    multi_task_gain, resolve_reference)
 from .normals import (DEFAULT_ANGLE_THRESHOLDS, batch_normal_stats,
@@ -21,6 +21,6 @@ __all__ = [
     'DEPTH_SUM_KEYS', 'batch_binary_pr_counts', 'fbeta_from_counts', 'max_fbeta',
     'default_saliency_thresholds', 'edge_thresholds', 'bwmorph_thin',
     'match_count', 'edge_pr_counts', 'edge_scores', 'average_precision',
-    'EDGE_MAX_DIST', 'multi_task_gain', 'resolve_reference', 'is_lower_better',
+    'multi_task_gain', 'resolve_reference', 'is_lower_better',
     'STL_REFERENCES', 'LOWER_IS_BETTER'
 ]

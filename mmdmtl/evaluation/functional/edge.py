@@ -44,7 +44,6 @@ try:
 except ImportError:  # pragma: no cover - scipy is a runtime requirement
     cKDTree = None
 
-EDGE_MAX_DIST = dict(pascal_context=0.0075, nyud_v2=0.011)
 
 # ---------------------------------------------------------------------------
 # Thresholds

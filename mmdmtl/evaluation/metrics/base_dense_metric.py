@@ -31,13 +31,16 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmengine.structures import BaseDataElement
 
-from mmdmtl.structures.tasks import get_task
+from mmdmtl.structures.tasks import TASKS, get_task
 
 NOT_LABELLED = 'not labelled for this task'
 NON_FINITE = 'non-finite prediction'
-#: Extra prediction fields checked for NaN/inf (class maps are integers; their
-#: logits, when a model stores them, show a broken forward pass).
-_LOGIT_FIELDS = {'semseg': 'seg_logits'}
+def _logit_fields(task: str):
+    """Extra prediction fields checked for NaN/inf (class maps are integers; their
+    logits, when a model stores them, show a broken forward pass): ours
+    (``keep_logits``) and mmseg's."""
+    return (f'logits_{task}', ) + ((TASKS[task].logits_field, )
+                                   if TASKS[task].logits_field else ())
 
 
 class MetricWarning(UserWarning):
@@ -198,11 +201,12 @@ class BaseDenseMetric(BaseMetric):
                     f'{tuple(pred.shape)} but {self.spec.gt_field} is '
                     f'{tuple(gt.shape)}; predictions must be at label size')
             bad, numel = count_nonfinite(pred), _numel(pred)
-            logits_field = _LOGIT_FIELDS.get(self.task)
-            if not bad and logits_field is not None:
+            for logits_field in _logit_fields(self.task) if not bad else ():
                 logits = _field(ds, logits_field)
                 bad = count_nonfinite(logits)
-                numel = _numel(logits) if bad else numel
+                if bad:
+                    numel = _numel(logits)
+                    break
             if bad:
                 records.append(dict(counted=False, reason=NON_FINITE,
                                     nonfinite=bad, numel=numel,

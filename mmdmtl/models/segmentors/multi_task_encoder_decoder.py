@@ -13,13 +13,11 @@ from mmdmtl.models.losses import default_task_loss, partial_label_weights
 from mmdmtl.models.utils import (check_task_channels, sample_seed_keys,
                                  scoped_type, zero_touch)
 from mmdmtl.registry import MODELS
-from mmdmtl.structures import (MultiTaskDataSample, check_task_names, get_task,
+from mmdmtl.structures import (TASKS, MultiTaskDataSample, check_task_names, get_task,
                                labeled_task_mask, stack_task_targets)
 
-# Published per-task loss weights (lambda_t) of the official PASCAL recipe; depth has
-# no published DiffusionMTL weight, 1 is the NYUD/Cityscapes lineage's.
-DEFAULT_LOSS_WEIGHTS = dict(
-    semseg=1.0, human_parts=2.0, sal=5.0, edge=50.0, normals=10.0, depth=1.0)
+# Per-task loss weights lambda_t (``TaskSpec.loss_weight``: the official recipe).
+DEFAULT_LOSS_WEIGHTS = {task: spec.loss_weight for task, spec in TASKS.items()}
 
 
 def _denoiser_config(cfg: dict, channels: int) -> dict:
@@ -78,7 +76,10 @@ class MultiTaskEncoderDecoder(BaseModel):
         test_cfg (dict, optional): ``output='final'`` (default: the refined chain)
             or ``output='initial'`` (the initial heads' predictions P_t, so any run
             can report what the refinement adds per task; e.g.
-            ``--cfg-options model.test_cfg.output=initial``).
+            ``--cfg-options model.test_cfg.output=initial``). mmseg's
+            ``mode='whole'`` is accepted (whole-image inference is the only mode).
+        train_cfg (dict, optional): accepted for mmseg-style configs; the model
+            has no training options, so it must be empty.
     """
 
     def __init__(self,
@@ -105,9 +106,19 @@ class MultiTaskEncoderDecoder(BaseModel):
         self.align_corners = align_corners
         self.keep_logits = keep_logits
         self.init_loss_weight = init_loss_weight
-        self.train_cfg = train_cfg
+        if train_cfg:
+            raise ValueError(f'MultiTaskEncoderDecoder: model.train_cfg={train_cfg} '
+                             'has no effect (the model has no training options); '
+                             'remove it')
+        test_cfg = dict(test_cfg or {})
+        unknown = sorted(set(test_cfg) - {'output', 'mode'})
+        if unknown or test_cfg.get('mode', 'whole') != 'whole':
+            raise ValueError(f'MultiTaskEncoderDecoder: model.test_cfg={test_cfg}: '
+                             "only output='final'|'initial' (and mmseg's "
+                             "mode='whole') are understood; whole-image inference "
+                             'is the only mode')
         self.test_cfg = test_cfg
-        self.test_output = (test_cfg or {}).get('output', 'final')
+        self.test_output = test_cfg.get('output', 'final')
         if self.test_output not in ('final', 'initial'):
             raise ValueError("MultiTaskEncoderDecoder: test_cfg.output must be 'final' "
                              f"or 'initial', got {self.test_output!r}")
