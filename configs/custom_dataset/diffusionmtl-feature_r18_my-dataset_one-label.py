@@ -11,8 +11,8 @@ folders = dict(
 load = [dict(type='LoadMultiTaskImage'), dict(type='LoadMultiTaskAnnotations')]
 train_dataloader = dict(
     batch_size=8, num_workers=2, persistent_workers=True,
-    sampler=dict(type='PartialLabelSampler', mode='cover_tasks', batch_size=8,
-                 infinite=True),
+    sampler=dict(type='PartialLabelSampler', infinite=True),
+    batch_sampler=dict(type='TaskCoveringBatchSampler'),  # every task in each batch
     dataset=dict(**folders, ann_file='splits/train.txt', label_setting='one_label',
                  split_file='splits/train_one_label.json',
                  pipeline=load + [dict(type='MultiTaskRandomFlip', prob=0.5),

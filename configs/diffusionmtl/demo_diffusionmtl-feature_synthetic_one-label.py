@@ -39,7 +39,7 @@ train_dataloader = dict(
     batch_size=batch_size,
     num_workers=1,
     persistent_workers=True,
-    sampler=dict(batch_size=batch_size, infinite=True),  # no loader restarts
+    sampler=dict(infinite=True),  # no loader restarts
     dataset=dict(data_root=data_root, generate=generate))
 val_dataloader = dict(
     batch_size=8,

@@ -6,7 +6,7 @@ from .nyud_v2 import NYUDv2MTDataset, NYUDv2PartialDataset
 from .partial_labels import (LABEL_SETTINGS, generate_label_matrix,
                              read_split_file, write_split_file)
 from .pascal_context import PascalContextMTDataset
-from .samplers import PartialLabelSampler
+from .samplers import PartialLabelSampler, TaskCoveringBatchSampler
 from .synthetic_scenes import (SyntheticScenesDataset,
                                generate_synthetic_scenes)
 from .transforms import *  # noqa: F401,F403
@@ -16,6 +16,6 @@ __all__ = [
     'NYUDv2MTDataset',
     'NYUDv2PartialDataset', 'CityscapesPartialDataset',
     'SyntheticScenesDataset', 'generate_synthetic_scenes',
-    'PartialLabelSampler', 'DataFileError', 'LABEL_SETTINGS',
+    'PartialLabelSampler', 'TaskCoveringBatchSampler', 'DataFileError', 'LABEL_SETTINGS',
     'generate_label_matrix', 'read_split_file', 'write_split_file'
 ]

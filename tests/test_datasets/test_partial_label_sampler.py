@@ -10,6 +10,7 @@ import torch.multiprocessing as mp
 
 from mmdmtl.datasets.partial_labels import generate_label_matrix
 from mmdmtl.datasets.samplers import (PartialLabelSampler,
+                                      TaskCoveringBatchSampler,
                                       compose_task_covering_batches)
 
 
@@ -210,3 +211,42 @@ def test_label_matrix_through_repeat_and_concat_datasets(tmp_path):
                                    seed=0, infinite=True)) == 12
     with pytest.raises(TypeError, match='needs a dataset with a label_matrix'):
         PartialLabelSampler(list(range(4)), batch_size=2, mode='cover_tasks')
+
+
+def test_task_covering_batch_sampler_gives_the_cover_tasks_batches():
+    """The batch sampler (batch size given once, by the loader) yields exactly the
+    batches of the cover_tasks sampler, each holding every task."""
+    ds = _one_label(103, 5, seed=2)
+    ref = PartialLabelSampler(ds, batch_size=6, mode='cover_tasks', seed=4)
+    ref_batches = np.asarray(list(ref)).reshape(-1, 6).tolist()
+    bs = TaskCoveringBatchSampler(PartialLabelSampler(ds, seed=4), batch_size=6)
+    assert bs.sampler.mode == 'cover_tasks' and bs.sampler.batch_size == 6
+    batches = list(bs)
+    assert batches == ref_batches and len(bs) == len(batches) == 18
+    assert all(ds.label_matrix[b].any(0).all() for b in batches)
+    # resumable through the sampler: 5 batches consumed, the rest continues
+    state = bs.sampler.state_dict(num_consumed=5 * 6)
+    again = TaskCoveringBatchSampler(PartialLabelSampler(ds, seed=0), batch_size=6)
+    again.sampler.load_state_dict(state)
+    assert list(again) == ref_batches[5:]
+    with pytest.raises(TypeError, match="sampler=dict\\(type='PartialLabelSampler'"):
+        TaskCoveringBatchSampler(torch.utils.data.SequentialSampler(ds), 6)
+    with pytest.raises(ValueError, match='drop_last'):
+        TaskCoveringBatchSampler(PartialLabelSampler(ds), 6, drop_last=True)
+
+
+def test_task_covering_batch_sampler_through_the_runner_loader(tmp_path):
+    """MMEngine builds it from the config with the loader's batch size."""
+    from mmengine.runner import Runner
+
+    from mmdmtl.utils import register_all_modules
+    register_all_modules()
+    ds = _one_label(40, 4, seed=0)
+    loader = Runner.build_dataloader(dict(
+        batch_size=5, num_workers=0, dataset=ds, collate_fn=dict(type='pseudo_collate'),
+        sampler=dict(type='PartialLabelSampler', seed=1),
+        batch_sampler=dict(type='TaskCoveringBatchSampler')))
+    assert isinstance(loader.batch_sampler, TaskCoveringBatchSampler)
+    batches = list(loader.batch_sampler)
+    assert all(len(b) == 5 for b in batches) and len(batches) == 8
+    assert all(ds.label_matrix[b].any(0).all() for b in batches)

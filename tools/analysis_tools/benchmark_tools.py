@@ -45,7 +45,6 @@ data_root = {root!r}
 generate = dict(num_train={num_train}, num_val={num_val}, size={size!r}, seed=0)
 train_dataloader = dict(
     batch_size={bs}, num_workers={workers}, persistent_workers={persistent},
-    sampler=dict(batch_size={bs}),
     dataset=dict(data_root=data_root, generate=generate))
 val_dataloader = dict(
     batch_size={bs}, num_workers={workers}, persistent_workers={persistent},

@@ -5,8 +5,8 @@ split_root = 'data/partial_label_splits'
 train_batch_size = 4
 train_dataloader = dict(
     batch_size=train_batch_size,
-    sampler=dict(type='PartialLabelSampler', mode='cover_tasks',
-                 batch_size=train_batch_size),
+    sampler=dict(type='PartialLabelSampler'),
+    batch_sampler=dict(type='TaskCoveringBatchSampler'),
     dataset=dict(
         label_setting='one_label',
         split_file=f'{split_root}/nyuv2/onelabel.pth'))

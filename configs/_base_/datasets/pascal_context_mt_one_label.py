@@ -4,9 +4,9 @@ split_root = 'data/partial_label_splits'
 train_batch_size = 6
 train_dataloader = dict(
     batch_size=train_batch_size,
-    # Every batch holds a label of every task (batch_size must match).
-    sampler=dict(type='PartialLabelSampler', mode='cover_tasks',
-                 batch_size=train_batch_size),
+    # Every batch holds a label of every task (batches of batch_size).
+    sampler=dict(type='PartialLabelSampler'),
+    batch_sampler=dict(type='TaskCoveringBatchSampler'),
     dataset=dict(
         label_setting='one_label',
         split_file=f'{split_root}/pascal_context/onelabel.npy'))

@@ -5,6 +5,6 @@ _base_ = ['./synthetic_scenes.py']
 train_batch_size = 8
 train_dataloader = dict(
     batch_size=train_batch_size,
-    sampler=dict(type='PartialLabelSampler', mode='cover_tasks',
-                 batch_size=train_batch_size),
+    sampler=dict(type='PartialLabelSampler'),
+    batch_sampler=dict(type='TaskCoveringBatchSampler'),
     dataset=dict(label_setting='random_label', split_seed=0))

@@ -1,4 +1,6 @@
-from .partial_label_sampler import (PartialLabelSampler,
+from .partial_label_sampler import (PartialLabelSampler, TaskCoveringBatchSampler,
                                     compose_task_covering_batches)
 
-__all__ = ['PartialLabelSampler', 'compose_task_covering_batches']
+__all__ = [
+    'PartialLabelSampler', 'TaskCoveringBatchSampler', 'compose_task_covering_batches'
+]

@@ -5,7 +5,7 @@ from typing import Iterator, List, Optional, Sized, Tuple
 
 import numpy as np
 from mmengine.dist import get_dist_info, sync_random_seed
-from torch.utils.data import Sampler
+from torch.utils.data import BatchSampler, Sampler
 
 from mmdmtl.registry import DATA_SAMPLERS
 
@@ -198,27 +198,38 @@ class PartialLabelSampler(Sampler):
         rank, world_size = get_dist_info()
         self.rank, self.world_size = rank, world_size
         self.dataset = dataset
-        self.batch_size = batch_size
-        self.mode = mode
         self.shuffle = shuffle
         self.seed = sync_random_seed() if seed is None else int(seed)
         self.round_up = round_up
         self.infinite = bool(infinite)
         self.epoch = 0
         self._consumed = 0  # indices handed out in the current epoch
-        n = len(dataset)
+        self._set_mode(mode, batch_size)
+
+    def _set_mode(self, mode: str, batch_size: Optional[int]) -> None:
+        """Mode, batch size and the per-rank length they imply."""
+        n = len(self.dataset)
+        self.mode, self.batch_size = mode, batch_size
         if mode == 'cover_tasks':
-            self._matrix = _label_matrix(dataset)
+            self._matrix = _label_matrix(self.dataset)
             if len(self._matrix) != n:
                 raise ValueError(f'label_matrix has {len(self._matrix)} rows '
                                  f'for a dataset of {n} images')
             batches = max(1, math.ceil(n / batch_size))
-            self.num_samples = math.ceil(batches / world_size) * batch_size
-        elif round_up:
-            self.num_samples = math.ceil(n / world_size)
+            self.num_samples = math.ceil(batches / self.world_size) * batch_size
+        elif self.round_up:
+            self.num_samples = math.ceil(n / self.world_size)
         else:
-            self.num_samples = math.ceil((n - rank) / world_size)
-        self.total_size = self.num_samples * world_size
+            self.num_samples = math.ceil((n - self.rank) / self.world_size)
+        self.total_size = self.num_samples * self.world_size
+
+    def use_task_covering_batches(self, batch_size: int) -> None:
+        """Switch to ``mode='cover_tasks'`` with batches of ``batch_size`` (what
+        ``TaskCoveringBatchSampler`` does with the data loader's batch size)."""
+        if self._consumed:
+            raise RuntimeError('the sampler has started its epoch; set its batch '
+                               'size before iterating')
+        self._set_mode('cover_tasks', int(batch_size))
 
     def _epoch_indices(self) -> List[int]:
         """This rank's indices of the current epoch (identical on re-call)."""
@@ -296,3 +307,50 @@ class PartialLabelSampler(Sampler):
             raise ValueError(f'num_consumed={consumed} outside 0..'
                              f'{self.num_samples}')
         self._consumed = consumed
+
+
+@DATA_SAMPLERS.register_module()
+class TaskCoveringBatchSampler(BatchSampler):
+    """Batches of the data loader's ``batch_size`` that hold a label of every task
+    whenever the split allows it: the batch size is given once.
+
+    ``train_dataloader = dict(batch_size=8, sampler=dict(type='PartialLabelSampler',
+    infinite=True), batch_sampler=dict(type='TaskCoveringBatchSampler'))``; MMEngine
+    builds it with the loader's sampler and batch size. It sets the sampler to
+    ``mode='cover_tasks'`` with that batch size (the sampler composes the batches,
+    see ``compose_task_covering_batches``; shuffling, DDP split, infinite mode and
+    exact resume stay the sampler's) and cuts its index stream into them.
+
+    Args:
+        sampler (PartialLabelSampler): the loader's sampler.
+        batch_size (int): the loader's batch size (per rank).
+        drop_last (bool): must be False: every composed batch is complete.
+    """
+
+    def __init__(self, sampler: PartialLabelSampler, batch_size: int,
+                 drop_last: bool = False) -> None:
+        if not isinstance(sampler, PartialLabelSampler):
+            raise TypeError('TaskCoveringBatchSampler needs '
+                            "train_dataloader.sampler=dict(type='PartialLabelSampler'"
+                            f', ...), got {type(sampler).__name__}')
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f'TaskCoveringBatchSampler: batch_size must be a '
+                             f'positive int, got {batch_size!r}')
+        if drop_last:
+            raise ValueError('TaskCoveringBatchSampler: drop_last=True is not '
+                             'supported (the composed batches are all complete)')
+        sampler.use_task_covering_batches(batch_size)
+        super().__init__(sampler, batch_size, drop_last=False)
+
+    def __iter__(self) -> Iterator[List[int]]:
+        batch: List[int] = []
+        for i in self.sampler:
+            batch.append(i)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch:  # only if the sampler was resumed mid-batch
+            yield batch
+
+    def __len__(self) -> int:
+        return len(self.sampler) // self.batch_size

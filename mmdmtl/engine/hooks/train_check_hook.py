@@ -88,9 +88,8 @@ class TrainCheckHook(Hook):
                     f'BatchNorm layer {name!r} gets {per_channel} value per '
                     f'channel (input {list(x.shape)}): batch-norm statistics need '
                     'at least 2. With batch size 1 the feature maps this small '
-                    'have one pixel: raise train_dataloader.batch_size (and '
-                    'train_dataloader.sampler.batch_size) to >= 2, train on '
-                    'larger crops (crop_size of the train pipeline), or freeze/'
+                    'have one pixel: raise train_dataloader.batch_size to >= 2, '
+                    'train on larger crops (crop_size of the train pipeline), or freeze/'
                     'replace the norm layers (norm_eval=True or GroupNorm in '
                     'model.*.norm_cfg)')
 

@@ -78,6 +78,8 @@ def build_cfg():
     cfg.train_dataloader.update(
         batch_size=BATCH, num_workers=0, persistent_workers=False,
         sampler=sampler)
+    # the order these runs need is the sampler's own, not task-covering batches
+    cfg.train_dataloader.pop('batch_sampler', None)
     vds = cfg.val_dataloader.dataset
     vds.update(data_root=DATA_ROOT, generate=None, tasks=tuple(tasks))
     cfg.val_dataloader.update(batch_size=BATCH, num_workers=0,
