@@ -153,7 +153,11 @@ def generate_synthetic_scenes(data_root: str,
                              min(start + chunk, n), tuple(size)))
         if num_workers and num_workers > 1 and len(jobs) > 1:
             import multiprocessing as mp
-            with mp.get_context('fork').Pool(num_workers) as pool:
+
+            # fork where the OS has it (fast start); spawn elsewhere (Windows):
+            # _generate_range is a module-level function, so it pickles.
+            method = 'fork' if 'fork' in mp.get_all_start_methods() else 'spawn'
+            with mp.get_context(method).Pool(num_workers) as pool:
                 pool.map(_generate_range, jobs)
         else:
             for job in jobs:
