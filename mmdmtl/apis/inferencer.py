@@ -173,14 +173,11 @@ class MultiTaskInferencer(BaseInferencer):
     def _init_fast(self, fast: Optional[bool]):
         """The fast mode of tools/test.py --fast, on the built model."""
         from mmengine.logging import print_log
-        from mmdmtl.engine.fast_mode import (choose_plan, fast_options,
-                                             model_device,
-                                             prepare_model_for_inference)
+        from mmdmtl.engine.fast_mode import enable_fast_inference, fast_options
         opts = fast_options(self.cfg, fast)
         if not opts['enabled']:
             return None
-        plan = choose_plan(model_device(self.model), **opts)
-        prepare_model_for_inference(self.model, plan)
+        plan = enable_fast_inference(self.model, **opts)
         print_log('MultiTaskInferencer: ' + plan.describe(inference=True),
                   logger='current')
         return plan

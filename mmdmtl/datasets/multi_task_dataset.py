@@ -21,7 +21,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import MMLogger, print_log
 
 from mmdmtl.registry import DATASETS
-from mmdmtl.structures import check_task_names
+from mmdmtl.structures import TASKS, check_task_names
 from .partial_labels import (check_label_setting, generate_label_matrix,
                              read_split_file, split_summary)
 
@@ -99,12 +99,9 @@ class MultiTaskDataset(BaseDataset):
     # ------------------------------------------------------------------ meta
     @classmethod
     def _task_classes_of(cls, metainfo: dict) -> Dict[str, int]:
-        out = {}
-        if 'classes' in metainfo:
-            out['semseg'] = len(metainfo['classes'])
-        if 'part_classes' in metainfo:
-            out['human_parts'] = len(metainfo['part_classes'])
-        return out
+        return {task: len(metainfo[spec.classes_key])
+                for task, spec in TASKS.items()
+                if spec.classes_key and spec.classes_key in metainfo}
 
     def _task_metainfo(self) -> dict:
         classes = self._task_classes_of(self._metainfo)

@@ -309,6 +309,14 @@ def prepare_model_for_inference(model: torch.nn.Module,
     return model
 
 
+def enable_fast_inference(model: torch.nn.Module, **opts) -> FastPlan:
+    """Choose the plan for ``model``'s device (``opts``: dtype, channels_last,
+    fuse_conv_bn) and put the model in its fast inference form; the plan."""
+    plan = choose_plan(model_device(model), **opts)
+    prepare_model_for_inference(model, plan)
+    return plan
+
+
 def model_device(model: torch.nn.Module) -> torch.device:
     for p in model.parameters():
         return p.device

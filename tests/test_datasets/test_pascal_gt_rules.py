@@ -289,3 +289,30 @@ def test_cat_max_ratio_without_the_check_is_unconstrained(tmp_path):
     starts = {ds[1]['data_samples'].metainfo['crop_bbox'][2]
               for _ in range(40)}
     assert min(starts) < 5  # crops the check would have rejected
+
+
+def test_label_map_is_read_once_for_normals_and_edges(tmp_path, monkeypatch):
+    """One image's normals mask and edges share one read of its LabelMap; a
+    rewritten file is read again."""
+    import os
+
+    from mmdmtl.datasets.transforms import annotation_decoders as dec
+    reads = []
+    real = dec.read_mat
+    monkeypatch.setattr(dec, 'read_mat', lambda p: reads.append(p) or real(p))
+    mat = str(tmp_path / 'a.mat')
+    savemat(mat, {'LabelMap': STAIRS})
+    png = str(tmp_path / 'n.png')
+    cv2.imwrite(png, np.full(STAIRS.shape + (3, ), 128, np.uint8))
+    edge = dec.decode_pascal_context_edge(mat)
+    normals = dec.decode_png_normals(png, white_invalid=False, label_map=mat,
+                                     valid_classes=(1, ))
+    assert reads == [mat]
+    np.testing.assert_array_equal(edge, STAIRS_THIN_SKIMAGE.astype(np.uint8))
+    assert (normals[STAIRS == 2] == 0).all() and (normals[STAIRS == 1] != 0).all()
+    savemat(mat, {'LabelMap': np.where(STAIRS == 1, 2, 1).astype(np.uint16)})
+    os.utime(mat, ns=(1, 1))  # a new mtime even within the clock's resolution
+    normals = dec.decode_png_normals(png, white_invalid=False, label_map=mat,
+                                     valid_classes=(1, ))
+    assert reads == [mat, mat]
+    assert (normals[STAIRS == 1] == 0).all() and (normals[STAIRS == 2] != 0).all()

@@ -319,7 +319,8 @@ class TaskCoveringBatchSampler(BatchSampler):
     builds it with the loader's sampler and batch size. It sets the sampler to
     ``mode='cover_tasks'`` with that batch size (the sampler composes the batches,
     see ``compose_task_covering_batches``; shuffling, DDP split, infinite mode and
-    exact resume stay the sampler's) and cuts its index stream into them.
+    exact resume stay the sampler's); torch's ``BatchSampler`` cuts its index
+    stream into them.
 
     Args:
         sampler (PartialLabelSampler): the loader's sampler.
@@ -340,17 +341,6 @@ class TaskCoveringBatchSampler(BatchSampler):
             raise ValueError('TaskCoveringBatchSampler: drop_last=True is not '
                              'supported (the composed batches are all complete)')
         sampler.use_task_covering_batches(batch_size)
+        # torch's BatchSampler cuts the stream: the sampler's per-rank length is
+        # a whole number of composed batches, so every batch is complete.
         super().__init__(sampler, batch_size, drop_last=False)
-
-    def __iter__(self) -> Iterator[List[int]]:
-        batch: List[int] = []
-        for i in self.sampler:
-            batch.append(i)
-            if len(batch) == self.batch_size:
-                yield batch
-                batch = []
-        if batch:  # only if the sampler was resumed mid-batch
-            yield batch
-
-    def __len__(self) -> int:
-        return len(self.sampler) // self.batch_size

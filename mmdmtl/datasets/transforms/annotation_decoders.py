@@ -11,6 +11,7 @@ decoder returns the pipeline-format array of one task:
 Decoders only decode; the value checks (ranges, unit norms, finite depth, size)
 are done once, in ``LoadMultiTaskAnnotations``.
 """
+import os
 from typing import Callable, Dict, Optional, Sequence
 
 import cv2
@@ -203,12 +204,25 @@ def thin_edges(mask: np.ndarray, method: str = 'skimage') -> np.ndarray:
                      f'{list(EDGE_THINNING)}')
 
 
+_LAST_LABEL_MAP: list = [None, None]  # [(path, size, mtime_ns), LabelMap]
+
+
 def read_label_map(path: str) -> np.ndarray:
-    """The ``LabelMap`` of a PASCAL-Context .mat file (class ids 0..459)."""
+    """The ``LabelMap`` of a PASCAL-Context .mat file (class ids 0..459),
+    read-only. One image's normals (valid classes) and edges both come from it:
+    the last file read is kept, keyed by path, size and mtime, so it is read
+    once per image."""
+    st = os.stat(path) if os.path.isfile(path) else None
+    key = (path, st.st_size, st.st_mtime_ns) if st else None
+    if key is not None and _LAST_LABEL_MAP[0] == key:
+        return _LAST_LABEL_MAP[1]
     mat = read_mat(path)
     if 'LabelMap' not in mat:
         raise DataFileError(f'{path}: no LabelMap in this .mat file')
-    return np.asarray(mat['LabelMap'])
+    lab = np.asarray(mat['LabelMap'])
+    lab.setflags(write=False)
+    _LAST_LABEL_MAP[:] = [key, lab]
+    return lab
 
 
 def label_map_edges(label_map: np.ndarray) -> np.ndarray:

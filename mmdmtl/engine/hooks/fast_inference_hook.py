@@ -4,8 +4,7 @@ from typing import Optional
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from mmdmtl.engine.fast_mode import (FastPlan, choose_plan, model_device,
-                                     prepare_model_for_inference)
+from mmdmtl.engine.fast_mode import FastPlan, enable_fast_inference
 from mmdmtl.registry import HOOKS
 
 
@@ -25,7 +24,6 @@ class FastInferenceHook(Hook):
     def before_test(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) \
             else runner.model
-        self.plan = choose_plan(model_device(model), **self.opts)
-        prepare_model_for_inference(model, self.plan)
+        self.plan = enable_fast_inference(model, **self.opts)
         runner.logger.info(self.plan.describe(inference=True) + (
             f' ({model._fast_plan_note})' if model._fast_plan_note else ''))

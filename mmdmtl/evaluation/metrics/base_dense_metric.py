@@ -35,6 +35,8 @@ from mmdmtl.structures.tasks import TASKS, get_task
 
 NOT_LABELLED = 'not labelled for this task'
 NON_FINITE = 'non-finite prediction'
+
+
 def _logit_fields(task: str):
     """Extra prediction fields checked for NaN/inf (class maps are integers; their
     logits, when a model stores them, show a broken forward pass): ours

@@ -13,8 +13,8 @@ from mmdmtl.models.losses import default_task_loss, partial_label_weights
 from mmdmtl.models.utils import (check_task_channels, sample_seed_keys,
                                  scoped_type, zero_touch)
 from mmdmtl.registry import MODELS
-from mmdmtl.structures import (TASKS, MultiTaskDataSample, check_task_names, get_task,
-                               labeled_task_mask, stack_task_targets)
+from mmdmtl.structures import (TASKS, MultiTaskDataSample, check_task_names,
+                               get_task, labeled_task_mask, stack_task_targets)
 
 # Per-task loss weights lambda_t (``TaskSpec.loss_weight``: the official recipe).
 DEFAULT_LOSS_WEIGHTS = {task: spec.loss_weight for task, spec in TASKS.items()}
