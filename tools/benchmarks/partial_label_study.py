@@ -68,7 +68,7 @@ HEADLINE = {
 }
 LOWER_BETTER = ('normals/mean', 'depth/abs_err')
 VARIANTS = ('stl', 'mtl', 'dmtl_feature', 'dmtl_prediction', 'no_mtc',
-            'no_diffusion')
+            'no_diffusion', 'dmtl_residual')
 VARIANT_NAMES = {
     'stl': 'single-task (one model per task)',
     'mtl': 'MTL baseline',
@@ -76,7 +76,11 @@ VARIANT_NAMES = {
     'dmtl_prediction': 'DiffusionMTL, prediction diffusion',
     'no_mtc': 'DiffusionMTL feature, w/o conditioning (MTC)',
     'no_diffusion': 'DiffusionMTL feature, w/o diffusion (no noise)',
+    'dmtl_residual': 'DiffusionMTL feature + logit residual (ours, opt-in)',
 }
+# The variants with a refinement chain (they also report their initial heads).
+REFINED = ('dmtl_feature', 'dmtl_prediction', 'no_mtc', 'no_diffusion',
+           'dmtl_residual')
 SETTINGS = ('one_label', 'random_label')
 
 
@@ -85,12 +89,38 @@ def parse_args(argv=None):
     p.add_argument('--out-dir', default='work_dirs/partial_label_study')
     p.add_argument('--data-root', default=None,
                    help='where the synthetic data is generated (default: '
-                   '<out-dir>/data_<size>)')
+                   '<out-dir>/data_<size>px_<train>_<val+test>_seed<data-seed>)')
     p.add_argument('--settings', nargs='+', default=list(SETTINGS),
                    choices=SETTINGS)
     p.add_argument('--variants', nargs='+', default=list(VARIANTS),
                    choices=VARIANTS)
     p.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
+    p.add_argument('--num-test', type=int, default=0,
+                   help='held-out test images, generated after the val images: '
+                   'when > 0 the tables report them, and val serves the curves '
+                   'and any choice made on them')
+    p.add_argument('--eval-every', type=int, default=0,
+                   help='learning curves: evaluate the refined output AND the '
+                   'initial heads on val and on a held-in slice of the training '
+                   'images every N iterations (0: only at the end)')
+    p.add_argument('--train-eval-num', type=int, default=None,
+                   help='images of the held-in training slice (the first '
+                   'training images with their partial training labels: each '
+                   'task is scored on the images labelled for it; default '
+                   '--num-val)')
+    p.add_argument('--augment', action='store_true',
+                   help='train with the synthetic configs\' pipeline (random '
+                   'scale, crop, flip, photometric distortion) instead of the '
+                   'packed images')
+    p.add_argument('--timesteps', type=int, default=2,
+                   help='T = S of the diffusion chain (published: 2)')
+    p.add_argument('--diagnose', action='store_true',
+                   help='at every evaluation also measure the mechanism: '
+                   'activation scale through the denoiser, dead ReLUs of '
+                   'x0_hat, each task\'s gradient share at the shared '
+                   'cross-attention blocks, refined vs initial gradient at the '
+                   'initial features, and (at the end) per-class IoU and the '
+                   'effect of a shuffled condition')
     p.add_argument('--tasks', nargs='+', default=list(ALL_TASKS),
                    choices=ALL_TASKS)
     p.add_argument('--size', type=int, default=64, help='image side (pixels)')
@@ -142,8 +172,12 @@ def model_config(variant: str, tasks: Dict[str, int], args) -> dict:
         bgr_to_rgb=True)
     if m.get('refine_head') is not None:
         m['refine_head'].update(
-            num_heads=args.num_heads, token_stride=args.token_stride)
-        if variant == 'dmtl_prediction':
+            num_heads=args.num_heads, token_stride=args.token_stride,
+            num_inference_steps=args.timesteps)
+        m['refine_head']['scheduler']['num_train_timesteps'] = args.timesteps
+        if variant == 'dmtl_residual':
+            m['refine_head']['logit_residual'] = True
+        elif variant == 'dmtl_prediction':
             m['refine_head']['diffuse'] = 'prediction'
         elif variant == 'no_diffusion':
             m['refine_head']['use_noise'] = False
@@ -153,30 +187,50 @@ def model_config(variant: str, tasks: Dict[str, int], args) -> dict:
 
 
 # ---------------------------------------------------------------------- data
-def load_split(data_root: str, split: str, setting: str, seed: int, args,
-               tasks: Sequence[str]) -> List[dict]:
-    """Packed samples ({'inputs', 'data_samples'}) of a split, held in memory."""
+def build_split(data_root: str, split: str, setting: str, seed: int, args,
+                tasks: Sequence[str], augment: bool = False):
+    """The SyntheticScenes dataset of a split (the val split holds val + test)."""
     from mmdmtl.registry import DATASETS
-    ds = DATASETS.build(
+    if augment:
+        from mmengine.config import Config
+        base = Config.fromfile(osp.join(ROOT, 'configs', '_base_', 'datasets',
+                                        'synthetic_scenes.py'))
+        pipeline = [
+            dict(t, crop_size=(args.size, args.size)) if t['type'] ==
+            'MultiTaskRandomCrop' else dict(t, size=(args.size, args.size))
+            if t['type'] == 'MultiTaskPad' else dict(t)
+            for t in base.train_pipeline
+        ]
+    else:
+        pipeline = [
+            dict(type='LoadMultiTaskImage'),
+            dict(type='LoadMultiTaskAnnotations'),
+            dict(type='PackMultiTaskInputs'),
+        ]
+    return DATASETS.build(
         dict(
             type='SyntheticScenesDataset',
             data_root=data_root,
             split=split,
             generate=dict(
                 num_train=args.num_train,
-                num_val=args.num_val,
+                num_val=args.num_val + args.num_test,
                 size=(args.size, args.size),
                 seed=args.data_seed),
             tasks=tuple(tasks),
             label_setting=setting,
             split_seed=seed,
             test_mode=split == 'val',
-            pipeline=[
-                dict(type='LoadMultiTaskImage'),
-                dict(type='LoadMultiTaskAnnotations'),
-                dict(type='PackMultiTaskInputs'),
-            ]))
-    return [ds[i] for i in range(len(ds))]
+            pipeline=pipeline))
+
+
+def load_split(data_root: str, split: str, setting: str, seed: int, args,
+               tasks: Sequence[str], indices: Optional[range] = None
+               ) -> List[dict]:
+    """Packed samples ({'inputs', 'data_samples'}) of a split (or of
+    ``indices`` of it), held in memory."""
+    ds = build_split(data_root, split, setting, seed, args, tasks)
+    return [ds[i] for i in (indices if indices is not None else range(len(ds)))]
 
 
 def task_subset(samples: List[dict], task: str) -> List[dict]:
@@ -199,8 +253,65 @@ def task_subset(samples: List[dict], task: str) -> List[dict]:
     return out
 
 
+class _AugmentedSubset:
+    """The augmented samples of the images in ``keep``, with only ``task``'s
+    label (the single-task training set under ``--augment``)."""
+
+    def __init__(self, dataset, keep, task: str):
+        from mmdmtl.structures import get_task
+        self.dataset = dataset
+        self.task = task
+        self.field = get_task(task).gt_field
+        self.indices = [i for i in range(len(dataset))
+                        if dataset.get_data_info(i)['img_path'] in keep]
+
+    def __len__(self):
+        return len(self.indices)
+
+    def __getitem__(self, i):
+        from mmdmtl.structures import get_task
+        s = self.dataset[self.indices[i]]
+        ds = s['data_samples']
+        for t in ALL_TASKS:
+            f = get_task(t).gt_field
+            if f != self.field and f in ds:
+                delattr(ds, f)
+        ds.set_metainfo(dict(labeled_tasks=(self.task, )))
+        return s
+
+
 # ------------------------------------------------------------- train & eval
-def train_model(model, samples: List[dict], args, seed: int) -> Dict[str, float]:
+def lower_better(key: str) -> bool:
+    return key in LOWER_BETTER
+
+
+class TrainSource:
+    """Training batches in the study's fixed order: packed samples, or (with
+    ``--augment``) a dataset whose pipeline draws new augmentations per visit."""
+
+    def __init__(self, samples, args, seed: int):
+        self.samples = samples
+        self.batch_size = args.batch_size
+        self.gen = torch.Generator().manual_seed(seed)
+        self.order: List[int] = []
+
+    def __len__(self):
+        return len(self.samples)
+
+    def next_batch(self) -> List[dict]:
+        if len(self.order) < self.batch_size:
+            self.order += torch.randperm(len(self.samples),
+                                         generator=self.gen).tolist()
+        idx, self.order = self.order[:self.batch_size], self.order[self.batch_size:]
+        return [self.samples[i] for i in idx]
+
+
+def train_model(model, source: TrainSource, args, seed: int,
+                on_eval=None) -> Dict[str, float]:
+    """Adam + poly LR + clip 10 for ``args.iters`` iterations; calls
+    ``on_eval(it, train_log)`` every ``args.eval_every`` iterations (and at the
+    end when given), with the per-key mean of the training log since the last
+    call."""
     from mmengine.dataset import pseudo_collate
     from mmengine.optim import OptimWrapper
     torch.manual_seed(seed)
@@ -208,75 +319,378 @@ def train_model(model, samples: List[dict], args, seed: int) -> Dict[str, float]
     wrapper = OptimWrapper(optim, clip_grad=dict(max_norm=10, norm_type=2))
     sched = torch.optim.lr_scheduler.LambdaLR(
         optim, lambda it: (1 - it / args.iters)**0.9)
-    gen = torch.Generator().manual_seed(seed)
-    order: List[int] = []
     model.train()
     t0 = time.perf_counter()
-    last = {}
+    last: Dict[str, float] = {}
+    window: Dict[str, List[float]] = {}
+    eval_s = 0.0
     for it in range(args.iters):
-        if len(order) < args.batch_size:
-            order += torch.randperm(len(samples), generator=gen).tolist()
-        idx, order = order[:args.batch_size], order[args.batch_size:]
-        batch = pseudo_collate([samples[i] for i in idx])
+        batch = pseudo_collate(source.next_batch())
         log = model.train_step(batch, wrapper)
         sched.step()
-        if not all(math.isfinite(float(v)) for v in log.values()):
+        last = {k: float(v.detach()) if torch.is_tensor(v) else float(v)
+                for k, v in log.items()}
+        if not all(math.isfinite(v) for v in last.values()):
             raise FloatingPointError(f'non-finite loss at iteration {it}: {log}')
-        last = {k: float(v) for k, v in log.items()}
+        for k, v in last.items():
+            window.setdefault(k, []).append(v)
         if not args.quiet and (it + 1) % 50 == 0:
             print(f'    it {it + 1}/{args.iters} loss {last.get("loss", 0):.4f} '
                   f'({time.perf_counter() - t0:.0f}s)', flush=True)
-    return dict(train_s=time.perf_counter() - t0, final_loss=last.get('loss'))
+        if on_eval is not None and (
+                it + 1 == args.iters or
+                (args.eval_every and (it + 1) % args.eval_every == 0)):
+            te = time.perf_counter()
+            on_eval(it + 1, {k: float(np.mean(v)) for k, v in window.items()})
+            window = {}
+            model.train()
+            eval_s += time.perf_counter() - te
+    return dict(train_s=time.perf_counter() - t0 - eval_s,
+                final_loss=last.get('loss'))
 
 
-@torch.no_grad()
-def evaluate_model(model, samples: List[dict], tasks: Sequence[str], args
-                   ) -> Dict[str, float]:
-    from mmengine.dataset import pseudo_collate
-    from mmdmtl.registry import METRICS
-    cfgs = dict(
-        semseg=dict(type='SemSegMetric', num_classes=TASK_CHANNELS['semseg']),
+def _metric_cfgs(args) -> dict:
+    return dict(
+        semseg=dict(type='SemSegMetric', num_classes=TASK_CHANNELS['semseg'],
+                    log_per_class=False),
         human_parts=dict(type='HumanPartsMetric',
-                         num_classes=TASK_CHANNELS['human_parts']),
+                         num_classes=TASK_CHANNELS['human_parts'],
+                         log_per_class=False),
         sal=dict(type='SaliencyMetric'),
         normals=dict(type='NormalsMetric'),
         edge=dict(type='EdgeMetric', max_dist=0.0075,
                   thresholds=args.edge_thresholds),
         depth=dict(type='DepthMetric'))
+
+
+@torch.no_grad()
+def evaluate_model(model, samples: List[dict], tasks: Sequence[str], args,
+                   output: str = 'final', per_class: bool = False
+                   ) -> Dict[str, float]:
+    """Metrics of ``output`` ('final' = refined, 'initial' = the initial
+    heads of the same model) on ``samples``; with ``per_class`` also
+    ``semseg/IoU.<c>`` of every semseg class."""
+    from mmengine.dataset import pseudo_collate
+    from mmdmtl.evaluation.functional.segmentation import segmentation_scores
+    from mmdmtl.registry import METRICS
+    cfgs = _metric_cfgs(args)
     metrics = [METRICS.build(cfgs[t]) for t in tasks]
+    previous = getattr(model, 'test_output', 'final')
+    if getattr(model, 'refine_head', None) is not None:
+        model.test_output = output
     model.eval()
-    for i in range(0, len(samples), args.batch_size):
-        batch = pseudo_collate(samples[i:i + args.batch_size])
-        preds = model.val_step(batch)
-        for m in metrics:
-            m.process(batch, preds)
+    try:
+        for i in range(0, len(samples), args.batch_size):
+            batch = pseudo_collate(samples[i:i + args.batch_size])
+            preds = model.val_step(batch)
+            for m in metrics:
+                m.process(batch, preds)
+    finally:
+        model.test_output = previous
     out = {}
-    for m in metrics:
+    for t, m in zip(tasks, metrics):
+        if per_class and t == 'semseg':
+            rec = m.counted(m.results)
+            if rec:
+                iou = segmentation_scores(*[
+                    np.sum([r[k] for r in rec], axis=0)
+                    for k in ('intersect', 'pred_area', 'label_area')
+                ])['IoU']
+                out.update({f'semseg/IoU.{c}': 100.0 * float(v)
+                            for c, v in enumerate(iou)})
         out.update(m.evaluate(len(samples)))
     return {k: float(v) for k, v in out.items()}
 
 
-def run_one(variant: str, tasks: Dict[str, int], train: List[dict],
-            val: List[dict], args, seed: int) -> dict:
+@torch.no_grad()
+def evaluate_losses(model, samples: List[dict], args) -> Dict[str, float]:
+    """Per task, the unweighted loss of the refined output (``<task>.final``)
+    and of the initial heads (``<task>.initial``) on ``samples``, averaged over
+    the images labelled for the task (each with its partial-label weight, as
+    in training), in eval mode (inference noise)."""
+    from mmengine.dataset import pseudo_collate
+    model.eval()
+    sums: Dict[str, float] = {}
+    wsum = {t: 0.0 for t in model.task_names}
+    for i in range(0, len(samples), args.batch_size):
+        batch = pseudo_collate(samples[i:i + args.batch_size])
+        data = model.data_preprocessor(batch, False)
+        losses = model(**data, mode='loss')
+        b = data['inputs'].shape[0]
+        for k, v in losses.items():
+            if '.loss' in k:  # sum_b w_bt L_bt * lambda_t / b
+                sums[k] = sums.get(k, 0.0) + float(v) * b
+        for ds in data['data_samples']:
+            lab = ds.metainfo.get('labeled_tasks', ())
+            for t in lab:
+                wsum[t] += len(model.task_names) / len(lab)
+    out = {}
+    for k, v in sums.items():
+        task, kind = k.split('.loss')
+        if not wsum[task]:
+            continue
+        lam = model.loss_weights[task] * wsum[task]
+        if kind == '_final':
+            out[f'{task}.final'] = v / lam
+        elif kind == '_init':
+            out[f'{task}.initial'] = v / (lam * model.init_loss_weight)
+    return out
+
+
+def diagnostic_batch(samples: List[dict], tasks: Sequence[str], size: int
+                     ) -> List[dict]:
+    """A fixed training batch that holds a label of every task (if any)."""
+    chosen: List[int] = []
+    for t in tasks:
+        for i, s in enumerate(samples):
+            if i not in chosen and t in s['data_samples'].metainfo.get(
+                    'labeled_tasks', ()):
+                chosen.append(i)
+                break
+    rest = [i for i in range(len(samples)) if i not in chosen]
+    return [samples[i] for i in (chosen + rest)[:size]]
+
+
+def _norm(tensors) -> float:
+    g = [t.detach().float().pow(2).sum() for t in tensors if t is not None]
+    return float(torch.stack(g).sum().sqrt()) if g else 0.0
+
+
+def diagnose(model, batch: List[dict], tasks: Sequence[str]) -> dict:
+    """The mechanism, measured on a copy of the model in training mode (the
+    copy keeps the run's BatchNorm statistics and noise counter untouched):
+
+    * ``rms``: root-mean-square of the denoiser's signals per task (its input
+      x_t, h = Conv3x3_t(x_t) + TimeEmbed, the shared blocks' output stream,
+      x0_hat) at the last step, and of the initial feature F_t;
+    * ``dead_relu``: fraction of x0_hat's channels that are zero on every
+      pixel of every pair of the task (dead ReLUs), and of zero activations;
+    * ``grad_share_blocks``: each task's share of the refined-loss gradient
+      norm reaching the shared cross-attention blocks (loss weights included);
+    * ``grad_at_feature``: norm of the refined (final) and of the initial loss
+      gradient at the initial feature F_t of the task (loss weights included).
+    """
+    from mmengine.dataset import pseudo_collate
+    dm = copy.deepcopy(model)
+    dm.train()
+    rh = dm.refine_head
+    data = dm.data_preprocessor(pseudo_collate(batch), True)
+    rec: Dict[str, dict] = {t: {} for t in tasks}
+    hooks = []
+    state = dict(groups=None)
+
+    def split(x):
+        return {t: x[a:b] for t, a, b in state['groups']}
+
+    orig_denoise = rh.denoise
+
+    def denoise(x_t, t, cond_tokens, groups):
+        state['groups'] = groups
+        for task, v in split(x_t).items():
+            rec[task]['x_t'] = v
+        return orig_denoise(x_t, t, cond_tokens, groups)
+
+    rh.denoise = denoise
+    for task in tasks:
+        def conv_hook(mod, inp, out, task=task):
+            rec[task]['h'] = out
+        hooks.append(rh.input_convs[task].register_forward_hook(conv_hook))
+
+        def head_hook(mod, inp, out, task=task):
+            rec[task]['stream'] = inp[0]
+            rec[task]['x0_hat'] = out
+        hooks.append(rh.task_heads[task].register_forward_hook(head_hook))
+    feats_box = {}
+
+    def init_hook(mod, inp, out):
+        feats_box.update(out[0])
+        for f in out[0].values():
+            f.retain_grad()
+    hooks.append(dm.init_heads.register_forward_hook(init_hook))
+    try:
+        losses = dm(**data, mode='loss')
+    finally:
+        for h in hooks:
+            h.remove()
+        rh.denoise = orig_denoise
+    shared = [p for p in rh.blocks.parameters() if p.requires_grad]
+    out = dict(rms={}, dead_relu={}, grad_share_blocks={}, grad_at_feature={})
+    block_norms = {}
+    for task in tasks:
+        r = rec.get(task, {})
+        if 'x0_hat' not in r:
+            continue  # no labelled pair of the task in the batch
+        rms = {k: float(v.detach().float().pow(2).mean().sqrt()) for k, v in r.items()}
+        rms['F_t'] = float(feats_box[task].detach().pow(2).mean().sqrt())
+        out['rms'][task] = rms
+        x0 = r['x0_hat'].detach()
+        out['dead_relu'][task] = dict(
+            channels=float((x0.amax(dim=(0, 2, 3)) <= 0).float().mean()),
+            activations=float((x0 <= 0).float().mean()))
+        lf = losses[f'{task}.loss_final']
+        li = losses[f'{task}.loss_init']
+        block_norms[task] = _norm(torch.autograd.grad(
+            lf, shared, retain_graph=True, allow_unused=True))
+        gf = torch.autograd.grad(lf, feats_box[task], retain_graph=True,
+                                 allow_unused=True)[0]
+        gi = torch.autograd.grad(li, feats_box[task], retain_graph=True,
+                                 allow_unused=True)[0]
+        out['grad_at_feature'][task] = dict(final=_norm([gf]), initial=_norm([gi]))
+    total = sum(block_norms.values()) or 1.0
+    out['grad_share_blocks'] = {t: v / total for t, v in block_norms.items()}
+    return out
+
+
+@torch.no_grad()
+def shuffled_condition_metrics(model, samples: List[dict],
+                               tasks: Sequence[str], args) -> Dict[str, float]:
+    """Refined metrics when every image is refined with the condition of
+    another image of its batch (the batch rolled by one): what the
+    multi-task condition carries."""
+    cond_mod = model.conditioner
+    orig = cond_mod.forward
+
+    def rolled(*a, **k):
+        return orig(*a, **k).roll(1, dims=0)
+
+    cond_mod.forward = rolled
+    try:
+        return evaluate_model(model, samples, tasks, args, 'final')
+    finally:
+        cond_mod.forward = orig
+
+
+def first_match(curve: List[dict], tasks: Sequence[str], where: str = 'val'
+                ) -> Dict[str, Optional[int]]:
+    """Per task, the first evaluated iteration at which the refined output
+    is at least as good as the initial heads (None: not reached)."""
+    out = {}
+    for t in tasks:
+        key = HEADLINE[t]
+        out[t] = None
+        for p in curve:
+            f = p[where]['final'].get(key)
+            i = p[where]['initial'].get(key)
+            if f is None or i is None or not (math.isfinite(f) and math.isfinite(i)):
+                continue
+            if (f <= i) if lower_better(key) else (f >= i):
+                out[t] = p['iter']
+                break
+    return out
+
+
+def plot_curves(path: str, curve: List[dict], tasks: Sequence[str],
+                title: str, init_loss_weight: float) -> None:
+    """One panel per task (refined vs initial, val and held-in train) and
+    one of the refined / initial training-loss ratio per task."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    its = [p['iter'] for p in curve]
+    n = len(tasks) + 1
+    cols = min(4, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows),
+                             squeeze=False)
+    for ax, t in zip(axes.flat, tasks):
+        key = HEADLINE[t]
+        for where, style in (('val', '-'), ('train', ':')):
+            for out, color in (('final', 'tab:red'), ('initial', 'tab:blue')):
+                if out not in curve[0].get(where, {}):
+                    continue
+                ys = [p[where][out].get(key, float('nan')) for p in curve]
+                ax.plot(its, ys, style, color=color, marker='.',
+                        label=f'{"refined" if out == "final" else "initial"} '
+                        f'({where})')
+        ax.set_title(f'{key} ({"lower" if lower_better(key) else "higher"} '
+                     'is better)', fontsize=9)
+        ax.set_xlabel('iteration', fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes.flat[0].legend(fontsize=7)
+    ax = axes.flat[len(tasks)]
+    for t in tasks:
+        ys = []
+        for p in curve:
+            f = p['train_log'].get(f'{t}.loss_final')
+            i = p['train_log'].get(f'{t}.loss_init')
+            ys.append(f / (i / init_loss_weight) if f is not None and i
+                      else float('nan'))
+        ax.plot(its, ys, marker='.', label=t)
+    ax.axhline(1.0, color='gray', lw=0.5)
+    ax.set_title('training loss: refined / initial', fontsize=9)
+    ax.legend(fontsize=7)
+    ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.axis('off')
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def run_one(variant: str, tasks: Dict[str, int], source: TrainSource,
+            report: List[dict], args, seed: int,
+            val: Optional[List[dict]] = None,
+            held_in: Optional[List[dict]] = None,
+            diag_batch: Optional[List[dict]] = None) -> dict:
+    """Train one model; metrics on ``report`` (test, or val without a test
+    split); with a refinement chain also its initial heads; with ``val``
+    the learning curve (val and ``held_in`` train slice, refined and
+    initial, losses, diagnostics)."""
     from mmdmtl.registry import MODELS
     torch.manual_seed(seed)
     np.random.seed(seed)
     model = MODELS.build(model_config(variant, tasks, args))
     n_params = sum(p.numel() for p in model.parameters())
-    stats = train_model(model, train, args, seed)
-    t0 = time.perf_counter()
-    metrics = evaluate_model(model, val, list(tasks), args)
-    stats['eval_s'] = time.perf_counter() - t0
-    if getattr(model, 'refine_head', None) is not None:
-        # the same model's initial heads (test_cfg.output='initial'): what the
-        # refinement adds per task
-        model.test_output = 'initial'
-        stats['initial_metrics'] = evaluate_model(model, val, list(tasks), args)
-        model.test_output = 'final'
+    task_list = list(tasks)
+    refined = getattr(model, 'refine_head', None) is not None
+    outputs = ('final', 'initial') if refined else ('final', )
+    curve: List[dict] = []
 
+    def on_eval(it, train_log):
+        if val is None:
+            return
+        point = dict(iter=it, train_log=train_log)
+        for where, samples in (('val', val), ('train', held_in)):
+            if samples:
+                point[where] = {o: evaluate_model(model, samples, task_list, args, o)
+                                for o in outputs}
+        if refined:
+            point['val_loss'] = evaluate_losses(model, val, args)
+            if held_in:
+                point['train_loss'] = evaluate_losses(model, held_in, args)
+            if args.diagnose and diag_batch:
+                point['diagnostics'] = diagnose(model, diag_batch, task_list)
+        curve.append(point)
+        if not args.quiet:
+            v = point['val']
+            print('    eval it {}: '.format(it) + ', '.join(
+                f'{t} {v["final"][HEADLINE[t]]:.2f}' +
+                (f'/{v["initial"][HEADLINE[t]]:.2f}' if refined else '')
+                for t in task_list) + ' (refined/initial, val)', flush=True)
+
+    stats = train_model(model, source, args, seed,
+                        on_eval if val is not None and args.eval_every else None)
+    t0 = time.perf_counter()
+    per_class = args.diagnose and 'semseg' in tasks
+    stats['metrics'] = evaluate_model(model, report, task_list, args, 'final',
+                                      per_class)
+    stats['eval_s'] = time.perf_counter() - t0
+    if refined:
+        # the same model's initial heads: what the refinement adds per task
+        stats['initial_metrics'] = evaluate_model(model, report, task_list, args,
+                                                  'initial', per_class)
+        if args.diagnose and model.conditioner is not None:
+            stats['shuffled_condition_metrics'] = shuffled_condition_metrics(
+                model, report, task_list, args)
+    if curve:
+        stats['curve'] = curve
+        if refined:
+            stats['first_match'] = first_match(curve, task_list)
     stats['params'] = n_params
-    stats['num_train_images'] = len(train)
-    return dict(metrics=metrics, **stats)
+    stats['num_train_images'] = len(source)
+    stats['init_loss_weight'] = float(getattr(model, 'init_loss_weight', 1.0))
+    return stats
 
 
 # ------------------------------------------------------------------ summary
@@ -392,7 +806,8 @@ def markdown(summary: dict, tasks: Sequence[str], meta: dict) -> str:
             lines.append(f'| {name} | {len(row["seeds"])} | ' +
                          ' | '.join(cells) + ' |')
         lines.append('')
-    lines.append(f'Mean ± std over seeds. {meta["budget"]}')
+    lines.append(f'Mean ± std over seeds, on {meta.get("report_split", "val")}. '
+                 f'{meta["budget"]}')
     return '\n'.join(lines) + '\n'
 
 
@@ -410,7 +825,11 @@ def main(argv=None):
     from mmdmtl.utils import register_all_modules
     register_all_modules(init_default_scope=True)
     os.makedirs(args.out_dir, exist_ok=True)
-    data_root = args.data_root or osp.join(args.out_dir, f'data_{args.size}')
+    # one folder per generation (a run with other counts never regenerates
+    # the folder of another run)
+    data_root = args.data_root or osp.join(
+        args.out_dir, f'data_{args.size}px_{args.num_train}_'
+        f'{args.num_val + args.num_test}_seed{args.data_seed}')
     tasks = {t: TASK_CHANNELS[t] for t in ALL_TASKS if t in args.tasks}
     runs_path = osp.join(args.out_dir, 'runs.json')
     runs: List[dict] = []
@@ -444,11 +863,25 @@ def main(argv=None):
         with open(osp.join(args.out_dir, 'study.md'), 'w') as f:
             f.write(markdown(summary, list(tasks), meta))
 
-    val = load_split(data_root, 'val', 'full', 0, args, list(tasks))
+    n_val = args.num_val
+    val = load_split(data_root, 'val', 'full', 0, args, list(tasks), range(n_val))
+    report = load_split(data_root, 'val', 'full', 0, args, list(tasks),
+                        range(n_val, n_val + args.num_test)) if args.num_test \
+        else val
+    meta['report_split'] = (f'test ({args.num_test} held-out images)'
+                            if args.num_test else f'val ({n_val} images)')
+    curve_dir = osp.join(args.out_dir, 'curves')
     # Seed-major order: a cut-off study still has complete seeds.
     for seed in args.seeds:
         for setting in args.settings:
             train = load_split(data_root, 'train', setting, seed, args, list(tasks))
+            # held-in slice: the first training images with their TRAINING
+            # labels (each task scored on the images it was trained on)
+            held_in = train[:args.train_eval_num or n_val] \
+                if args.eval_every else None
+            augmented = build_split(data_root, 'train', setting, seed, args,
+                                    list(tasks), augment=True) \
+                if args.augment else None
             jobs = []
             for variant in args.variants:
                 if variant == 'stl':
@@ -464,10 +897,19 @@ def main(argv=None):
                 print(f'== {label}', flush=True)
                 try:
                     if variant == 'stl':
+                        sub = task_subset(train, task)
+                        if augmented is not None:
+                            keep = {s['data_samples'].img_path for s in sub}
+                            sub = _AugmentedSubset(augmented, keep, task)
                         res = run_one('stl', {task: tasks[task]},
-                                      task_subset(train, task), val, args, seed)
+                                      TrainSource(sub, args, seed), report,
+                                      args, seed)
                     else:
-                        res = run_one(variant, tasks, train, val, args, seed)
+                        src = augmented if augmented is not None else train
+                        res = run_one(variant, tasks, TrainSource(src, args, seed),
+                                      report, args, seed, val=val, held_in=held_in,
+                                      diag_batch=diagnostic_batch(
+                                          train, list(tasks), args.batch_size))
                 except Exception as e:  # keep the other runs of the study going
                     import traceback
                     traceback.print_exc()
@@ -484,6 +926,19 @@ def main(argv=None):
                 print(f'   {_headline(res["metrics"], list(tasks))} '
                       f'({res["wall_s"]:.0f}s, load {res["load"]:.1f})',
                       flush=True)
+                if res.get('curve'):
+                    os.makedirs(curve_dir, exist_ok=True)
+                    stem = f'{setting}_seed{seed}_{variant}'
+                    _write_json(osp.join(curve_dir, stem + '.json'),
+                                dict(meta=meta, curve=res['curve'],
+                                     first_match=res.get('first_match')))
+                    plot_curves(osp.join(curve_dir, stem + '.png'), res['curve'],
+                                list(tasks), f'{VARIANT_NAMES[variant]}, '
+                                f'{setting}, seed {seed}',
+                                res.get('init_loss_weight', 1.0))
+                    if 'first_match' in res:
+                        print('   first iteration refined >= initial (val): '
+                              f'{res["first_match"]}', flush=True)
                 save()
     save()
     print(open(osp.join(args.out_dir, 'study.md')).read())

@@ -111,6 +111,12 @@ class MultiTaskDenoiser(BaseModule):
             channels (``final_convs``, default). False: ``refine`` returns the
             refined features x0_hat (the mmseg adapter projects them with its own
             ``conv_seg``).
+        logit_residual (bool): ours, opt-in (not in the published model): the
+            refined logits are the initial prediction plus the task's Conv1x1 of
+            x0_hat, that Conv1x1 zero-initialised, so the refined output starts
+            equal to the initial heads' and the chain learns a correction
+            conditioned on every task. Needs ``project=True``. Measured effect:
+            docs/results.md (partial-label study). Default: False (published).
         init_cfg (dict, optional): mmengine init config.
     """
 
@@ -138,6 +144,7 @@ class MultiTaskDenoiser(BaseModule):
                  noise_seed: int = 0,
                  inference_chunk: Optional[int] = None,
                  project: bool = True,
+                 logit_residual: bool = False,
                  init_cfg: Optional[dict] = None,
                  **kwargs):
         check_scheduler_keys(kwargs, type(self).__name__)
@@ -164,6 +171,11 @@ class MultiTaskDenoiser(BaseModule):
         self.inference_chunk = None if inference_chunk is None else \
             int(inference_chunk)
         self.project = bool(project)
+        if logit_residual and not self.project:
+            raise ValueError(f'{type(self).__name__}: logit_residual=True adds the '
+                             'initial logits to the projected ones; it needs '
+                             'project=True')
+        self.logit_residual = bool(logit_residual)
 
         # A plain object, not a module: its float64 coefficients leave it as
         # Python floats, so there is nothing to move between devices or to save.
@@ -191,6 +203,11 @@ class MultiTaskDenoiser(BaseModule):
             self.final_convs = nn.ModuleDict(
                 {t: nn.Conv2d(channels, c, 1)
                  for t, c in tasks.items()})
+            if self.logit_residual:
+                # the refined output starts as the initial prediction
+                for conv in self.final_convs.values():
+                    nn.init.zeros_(conv.weight)
+                    nn.init.zeros_(conv.bias)
         # Counts training steps; seeds the training noise and is checkpointed.
         self.register_buffer('train_iter', torch.zeros((), dtype=torch.long))
 
@@ -391,8 +408,13 @@ class MultiTaskDenoiser(BaseModule):
             del x0
             for task, a, b in sub_groups:
                 feat = x0_hat[a:b]
-                logits[task].append(
-                    self.final_convs[task](feat) if self.project else feat)
+                if not self.project:
+                    logits[task].append(feat)
+                    continue
+                out = self.final_convs[task](feat)
+                if self.logit_residual:
+                    out = out + preds[task].index_select(0, b_idx[s + a:s + b])
+                logits[task].append(out)
         return {
             task: (parts[0] if len(parts) == 1 else torch.cat(parts, dim=0),
                    b_idx[a:b])
