@@ -238,3 +238,29 @@ def test_without_projection_refine_returns_the_refined_features():
     z = bare.zero_touch(['sal'])
     z.backward()
     assert bare.task_heads['sal'][0].weight.grad is not None
+
+
+def test_logit_residual_starts_at_the_initial_prediction_and_learns():
+    """``logit_residual=True`` (ours, opt-in): refined logits = initial logits
+    + a zero-initialised Conv1x1 of x0_hat, so at initialisation the refined
+    output IS the initial prediction of every pair, in training and inference;
+    the correction then receives gradient; and it stays off by default."""
+    assert _head().logit_residual is False
+    head = _head(logit_residual=True)
+    feats, preds, cond = _inputs()
+    for training in (True, False):
+        head.train(training)
+        out = head.refine(feats, preds, cond, labeled=LABELED,
+                          sample_keys=[1, 2, 3])
+        for ti, t in enumerate(TASKS):
+            logits, idx = out[t]
+            assert idx.tolist() == LABELED[:, ti].nonzero().squeeze(1).tolist()
+            torch.testing.assert_close(logits, preds[t][idx], rtol=0, atol=0)
+    head.train()
+    out = head.refine(feats, preds, cond, labeled=LABELED)
+    out['semseg'][0].square().sum().backward()
+    assert head.final_convs['semseg'].weight.grad.abs().sum() > 0
+    # the initial prediction receives the refined loss's gradient too
+    assert preds['semseg'].grad.abs().sum() > 0
+    with pytest.raises(ValueError, match='logit_residual=True .* project=True'):
+        _head(logit_residual=True, project=False)

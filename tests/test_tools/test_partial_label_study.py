@@ -105,3 +105,86 @@ def test_tiny_study_end_to_end(study_mod, tmp_path):
                     '--variants', 'stl', 'mtl', 'dmtl_feature', '--seeds', '0',
                     '--settings', 'one_label', '--resume', '--quiet'])
     assert len(json.loads((out / 'runs.json').read_text())['runs']) == 5
+
+
+def test_residual_variant_and_timesteps_configs(study_mod):
+    args = study_mod.parse_args(['--timesteps', '3'])
+    cfg = study_mod.model_config('dmtl_residual', dict(semseg=9), args)
+    assert cfg['refine_head']['logit_residual'] is True
+    assert cfg['refine_head']['num_inference_steps'] == 3
+    assert cfg['refine_head']['scheduler']['num_train_timesteps'] == 3
+    pub = study_mod.model_config('dmtl_feature', dict(semseg=9), args)
+    assert 'logit_residual' not in pub['refine_head']  # published: off
+
+
+def test_first_match_reads_the_direction_of_each_metric(study_mod):
+    def point(it, f, i):
+        return dict(iter=it, val=dict(final=f, initial=i))
+
+    curve = [
+        point(10, {'semseg/mIoU': 40.0, 'depth/abs_err': 0.5},
+              {'semseg/mIoU': 50.0, 'depth/abs_err': 0.4}),
+        point(20, {'semseg/mIoU': 50.0, 'depth/abs_err': 0.45},
+              {'semseg/mIoU': 49.0, 'depth/abs_err': 0.44}),
+        point(30, {'semseg/mIoU': 48.0, 'depth/abs_err': 0.40},
+              {'semseg/mIoU': 49.0, 'depth/abs_err': 0.41}),
+    ]
+    got = study_mod.first_match(curve, ['semseg', 'depth'])
+    assert got == dict(semseg=20, depth=30)
+    assert study_mod.first_match(curve[:1], ['semseg', 'depth']) == dict(
+        semseg=None, depth=None)
+
+
+def test_learning_curves_test_split_and_diagnostics(study_mod, tmp_path):
+    out = tmp_path / 'study'
+    study_mod.main([
+        '--out-dir', str(out), '--size', '32', '--num-train', '12',
+        '--num-val', '4', '--num-test', '4', '--iters', '2', '--batch-size',
+        '4', '--channels', '8', '--base-channels', '8', '--num-heads', '2',
+        '--token-stride', '1', '--tasks', 'semseg', 'sal', 'depth',
+        '--variants', 'mtl', 'dmtl_residual', '--seeds', '0', '--settings',
+        'one_label', '--edge-thresholds', '3', '--eval-every', '1',
+        '--train-eval-num', '6', '--diagnose', '--augment', '--quiet'
+    ])
+    runs = json.loads((out / 'runs.json').read_text())
+    assert 'failures' not in runs['meta']
+    assert runs['meta']['report_split'] == 'test (4 held-out images)'
+    mtl, res = runs['runs']
+    assert [p['iter'] for p in res['curve']] == [1, 2]
+    for p in res['curve']:
+        for where in ('val', 'train'):
+            assert set(p[where]) == {'final', 'initial'}
+            assert 0 <= p[where]['final']['semseg/mIoU'] <= 100
+        # refined and initial losses on val and on the held-in slice
+        assert {'semseg.final', 'semseg.initial', 'depth.final'} <= set(
+            p['val_loss'])
+        d = p['diagnostics']
+        assert sum(d['grad_share_blocks'].values()) == pytest.approx(1.0)
+        for t in d['rms']:
+            assert d['rms'][t]['x0_hat'] > 0
+            assert 0 <= d['dead_relu'][t]['channels'] <= 1
+            assert d['grad_at_feature'][t]['initial'] > 0
+    # the MTL baseline has a single output and no refinement diagnostics
+    assert set(mtl['curve'][0]['val']) == {'final'}
+    assert 'first_match' not in mtl
+    assert res['first_match'] == study_mod.first_match(
+        res['curve'], ['semseg', 'sal', 'depth'])
+    # per-class IoU and the shuffled-condition evaluation at the end
+    assert 'semseg/IoU.0' in res['metrics']
+    assert 'semseg/IoU.8' in res['initial_metrics']
+    assert 'semseg/mIoU' in res['shuffled_condition_metrics']
+    curves = out / 'curves'
+    assert (curves / 'one_label_seed0_dmtl_residual.png').stat().st_size > 1000
+    saved = json.loads((curves / 'one_label_seed0_dmtl_residual.json').read_text())
+    assert saved['curve'] == res['curve']
+    # the test images are not the val images
+    val = study_mod.load_split(str(out / 'data_32px_12_8_seed0'), 'val', 'full',
+                               0, study_mod.parse_args(['--size', '32',
+                                                        '--num-train', '12',
+                                                        '--num-val', '4',
+                                                        '--num-test', '4']),
+                               ['semseg'])
+    paths = [s['data_samples'].img_path for s in val]
+    assert len(set(paths)) == 8
+    md = (out / 'study.md').read_text()
+    assert 'on test (4 held-out images)' in md
