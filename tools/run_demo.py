@@ -7,8 +7,13 @@ one-label setting -> evaluate every task, trained vs untrained -> panels and a t
 
 Writes into the work dir:
     final.pth          the trained checkpoint
-    results.json       metrics of the untrained and the trained model, timings, commands
-    panels/*.png       image + every task's label and prediction, for a few val images
+    results.json       metrics of the untrained model and of the trained model's two
+                       outputs (``initial/...``: its initial heads, ``refined/...``:
+                       the diffusion-refined final output), timings, commands
+    panels/*.png       image + every task's label and refined prediction, for a few
+                       val images
+    panels_initial/    the same panels with the initial heads' predictions
+    panels_compare/    refined (top) and initial (bottom) panels of each image, stacked
     curves.png         training losses
     train/, eval_*/    MMEngine's logs
 
@@ -173,11 +178,13 @@ def _runner(cfg, work_dir: str, name: str):
 
 
 def evaluate(cfg, work_dir: str, checkpoint=None, panels_dir=None,
-             num_panels: int = 8, name: str = 'eval') -> dict:
+             num_panels: int = 8, name: str = 'eval', output: str = 'final') -> dict:
     """Test-split metrics of ``checkpoint`` (None: the untrained model, initialised
-    exactly as training initialises it)."""
+    exactly as training initialises it), of its refined output (``output='final'``)
+    or of its initial heads (``'initial'``)."""
     from mmengine.runner import Runner
     c = _runner(cfg, work_dir, name)
+    c.model.setdefault('test_cfg', {})['output'] = output
     c.load_from = checkpoint
     c.resume = False
     hooks = c.setdefault('default_hooks', {})
@@ -230,24 +237,48 @@ def _ckpt_key(path: str) -> str:
     return f'{st.st_size}:{int(st.st_mtime)}'
 
 
-def primary_rows(untrained: dict, trained: dict):
+def primary_rows(untrained: dict, initial: dict, refined: dict) -> list:
+    """Per task: the papers' metric of the untrained model (refined output), of
+    the trained model's initial heads and of its refined (final) output, whether
+    training improved the refined output, and which trained output is better by
+    how much (``margin`` = better minus worse, in the metric's unit)."""
     rows = []
     for task, names, higher in PRIMARY:
-        key = next((f'{task}/{n}' for n in names if f'{task}/{n}' in trained), None)
+        key = next((f'{task}/{n}' for n in names if f'{task}/{n}' in refined), None)
         if key is None:
             continue
-        u, t = untrained.get(key), trained[key]
-        better = None if u is None else (t > u if higher else t < u)
-        rows.append((task, key.split('/', 1)[1], 'higher' if higher else 'lower', u,
-                     t, better))
+        u, i, r = untrained.get(key), initial.get(key), refined[key]
+        improved = None if u is None else (r > u if higher else r < u)
+        if i is None:
+            winner, margin = None, None
+        elif r == i:
+            winner, margin = 'tie', 0.0
+        else:
+            winner = 'refined' if (r > i) == higher else 'initial'
+            margin = abs(r - i)
+        rows.append(dict(task=task, metric=key.split('/', 1)[1],
+                         better='higher' if higher else 'lower', untrained=u,
+                         initial=i, refined=r, improved=improved, winner=winner,
+                         margin=margin))
     return rows
 
 
-def format_table(untrained: dict, trained: dict) -> str:
-    rows = primary_rows(untrained, trained)
-    head = ('task', 'metric', 'better', 'untrained', 'trained', 'improved')
-    body = [(t, m, f'{d} is better', '-' if u is None else f'{u:.4f}', f'{v:.4f}',
-             '-' if b is None else ('yes' if b else 'NO')) for t, m, d, u, v, b in rows]
+def _verdict(row: dict) -> str:
+    if row['winner'] is None:
+        return '-'
+    if row['winner'] == 'tie':
+        return 'tie'
+    return f'{row["winner"]} by {row["margin"]:.4f}'
+
+
+def format_table(rows: list) -> str:
+    head = ('task', 'metric', 'better', 'untrained', 'initial heads',
+            'refined (final)', 'better output', 'trained > untrained')
+    fmt = lambda v: '-' if v is None else f'{v:.4f}'  # noqa: E731
+    body = [(r['task'], r['metric'], f'{r["better"]} is better', fmt(r['untrained']),
+             fmt(r['initial']), fmt(r['refined']), _verdict(r),
+             '-' if r['improved'] is None else ('yes' if r['improved'] else 'NO'))
+            for r in rows]
     widths = [max(len(str(r[i])) for r in [head] + body) for i in range(len(head))]
 
     def row(cells):
@@ -255,6 +286,41 @@ def format_table(untrained: dict, trained: dict) -> str:
 
     line = '+' + '+'.join('-' * (w + 2) for w in widths) + '+'
     return '\n'.join([line, row(head), line] + [row(r) for r in body] + [line])
+
+
+def _unprefix(metrics: dict, prefix: str) -> dict:
+    return {k[len(prefix) + 1:]: v for k, v in metrics.items()
+            if k.startswith(prefix + '/')}
+
+
+def compare_panels(refined_dir: str, initial_dir: str, out_dir: str) -> list:
+    """``<out_dir>/<stem>.png``: the refined panel of each image above its
+    initial-heads panel, each under a caption band. Returns the file names."""
+    import cv2
+    import numpy as np
+    if not (osp.isdir(refined_dir) and osp.isdir(initial_dir)):
+        return []
+    names = sorted(set(f for f in os.listdir(refined_dir) if f.endswith('.png'))
+                   & set(os.listdir(initial_dir)))
+    os.makedirs(out_dir, exist_ok=True)
+
+    def captioned(img, text):
+        band = np.full((28, img.shape[1], 3), 255, np.uint8)
+        cv2.putText(band, text, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6,
+                    (0, 0, 0), 1, cv2.LINE_AA)
+        return np.concatenate([band, img], axis=0)
+
+    for name in names:
+        top = cv2.imread(osp.join(refined_dir, name))
+        bottom = cv2.imread(osp.join(initial_dir, name))
+        if top is None or bottom is None or top.shape[1] != bottom.shape[1]:
+            continue
+        both = np.concatenate([
+            captioned(top, 'predictions: refined (final output)'),
+            captioned(bottom, 'predictions: initial heads (before refinement)')
+        ], axis=0)
+        cv2.imwrite(osp.join(out_dir, name), both)
+    return names
 
 
 def plot_curves(train_dir: str, out: str):
@@ -313,8 +379,11 @@ def main(argv=None):
         log('[2/4] evaluating the untrained model (random initialisation, seed '
             f'{cfg.get("randomness", {}).get("seed")})')
         t0 = time.time()
-        untrained = evaluate(cfg, osp.join(work_dir, 'eval_untrained'),
-                             name='untrained')
+        untrained = {
+            f'refined/{k}': v for k, v in evaluate(
+                cfg, osp.join(work_dir, 'eval_untrained'),
+                name='untrained').items()
+        }
         timings['eval_untrained'] = time.time() - t0
 
     if osp.isfile(final_ckpt) and not args.retrain:
@@ -330,28 +399,38 @@ def main(argv=None):
         log(f'      trained in {timings["train"] / 60:.1f} min -> {final_ckpt}')
 
     key = _ckpt_key(final_ckpt)
-    have_panels = osp.isdir(panels_dir) and any(
-        f.endswith('.png') for f in os.listdir(panels_dir))
+    initial_panels = osp.join(work_dir, 'panels_initial')
+    have_panels = all(
+        osp.isdir(d) and any(f.endswith('.png') for f in os.listdir(d))
+        for d in (panels_dir, initial_panels))
     if (not args.reeval and cached.get('trained_metrics')
             and cached.get('checkpoint_key') == key and have_panels):
         trained = cached['trained_metrics']
         log('[4/4] trained model: metrics reused from results.json')
     else:
-        log('[4/4] evaluating the trained model on the val split and drawing '
-            f'{args.num_panels} panels')
+        log('[4/4] evaluating the trained model on the val split, its refined '
+            f'output and its initial heads, and drawing {args.num_panels} panels '
+            'of each')
         t0 = time.time()
-        trained = evaluate(cfg, osp.join(work_dir, 'eval_trained'), final_ckpt,
-                           panels_dir, args.num_panels, name='trained')
+        trained = {}
+        for output, prefix, panels in (('final', 'refined', panels_dir),
+                                       ('initial', 'initial', initial_panels)):
+            metrics = evaluate(cfg, osp.join(work_dir, f'eval_trained_{prefix}'),
+                               final_ckpt, panels, args.num_panels,
+                               name=f'trained_{prefix}', output=output)
+            trained.update({f'{prefix}/{k}': v for k, v in metrics.items()})
         timings['eval_trained'] = time.time() - t0
-
+    compare_dir = osp.join(work_dir, 'panels_compare')
+    compared = compare_panels(panels_dir, initial_panels, compare_dir)
     curves = None
     try:
         curves = plot_curves(osp.join(work_dir, 'train'),
                              osp.join(work_dir, 'curves.png'))
     except Exception as e:  # curves are a nicety; never fail the demo on them
         log(f'      (no training curves: {e})')
-
-    rows = primary_rows(untrained, trained)
+    rows = primary_rows(_unprefix(untrained, 'refined'),
+                        _unprefix(trained, 'initial'),
+                        _unprefix(trained, 'refined'))
     timings['total_this_run'] = time.time() - t_start
     cfg_rel = osp.relpath(args.config, os.getcwd())
     results = dict(
@@ -359,32 +438,43 @@ def main(argv=None):
         config_key=cfg_key,
         checkpoint=final_ckpt,
         checkpoint_key=key,
+        # keys say the output: 'refined/<task>/<metric>' is the model's final
+        # (diffusion-refined) output, 'initial/...' its initial heads
         untrained_metrics=untrained,
         trained_metrics=trained,
-        summary=[dict(task=t, metric=m, better=d, untrained=u, trained=v,
-                      improved=b) for t, m, d, u, v, b in rows],
-        all_tasks_improved=bool(rows) and all(r[-1] for r in rows),
+        summary=rows,
+        all_tasks_improved=bool(rows) and all(r['improved'] for r in rows),
+        refined_better_tasks=[r['task'] for r in rows if r['winner'] == 'refined'],
+        initial_better_tasks=[r['task'] for r in rows if r['winner'] == 'initial'],
         timings_s=timings,
         panels=sorted(os.listdir(panels_dir)) if osp.isdir(panels_dir) else [],
+        panels_compare=compared,
         curves=curves,
         commands=dict(
             train=f'python tools/train.py {cfg_rel} --work-dir {work_dir}/train',
             test=f'python tools/test.py {cfg_rel} {final_ckpt} --show-dir '
             f'{panels_dir}',
+            test_initial_heads=f'python tools/test.py {cfg_rel} {final_ckpt} '
+            '--cfg-options model.test_cfg.output=initial',
             infer=f'python demo/image_demo.py IMAGE {cfg_rel} {final_ckpt}'),
     )
     tmp = results_path + '.tmp'
     with open(tmp, 'w') as f:
         json.dump(results, f, indent=2)
     os.replace(tmp, results_path)
-
     print()
-    print('DiffusionMTL demo: val metrics, untrained vs trained')
-    print(format_table(untrained, trained))
-    n_ok = sum(bool(r[-1]) for r in rows)
-    print(f'{n_ok}/{len(rows)} tasks better than the untrained model; '
-          f'total time this run {timings["total_this_run"] / 60:.1f} min')
-    print(f'outputs: {results_path}, {final_ckpt}, {panels_dir}/'
+    print('DiffusionMTL demo: val metrics of the untrained model, and of the '
+          'trained model\'s initial heads and refined (final) output')
+    print(format_table(rows))
+    n_ok = sum(bool(r['improved']) for r in rows)
+    n_ref = len(results['refined_better_tasks'])
+    n_init = len(results['initial_better_tasks'])
+    print(f'{n_ok}/{len(rows)} tasks: the refined output beats the untrained model')
+    print(f'refinement vs initial heads: the refined output is better on {n_ref}/'
+          f'{len(rows)} tasks, the initial heads on {n_init}/{len(rows)} '
+          '(docs/results.md, "Does the refinement help?")')
+    print(f'total time this run {timings["total_this_run"] / 60:.1f} min')
+    print(f'outputs: {results_path}, {final_ckpt}, {panels_dir}/, {compare_dir}/'
           + (f', {curves}' if curves else ''))
     return results
 

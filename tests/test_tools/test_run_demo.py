@@ -29,12 +29,37 @@ def test_demo_flow_and_rerun_reuses_work(tmp_path, tiny_config, capsys):
     tasks = [r['task'] for r in saved['summary']]
     assert tasks == ['semseg', 'human_parts', 'sal', 'normals', 'edge', 'depth']
     for row in saved['summary']:
-        assert row['untrained'] is not None and row['trained'] is not None
+        assert row['untrained'] is not None and row['refined'] is not None
+        assert row['initial'] is not None
+        # the verdict follows the numbers and the metric's direction
+        key = f'{row["task"]}/{row["metric"]}'
+        r, i = saved['trained_metrics'][f'refined/{key}'], saved[
+            'trained_metrics'][f'initial/{key}']
+        assert (row['refined'], row['initial']) == (r, i)
+        if r != i:
+            assert row['winner'] == ('refined' if (r > i) == (
+                row['better'] == 'higher') else 'initial')
+            assert row['margin'] == abs(r - i)
+    # every number's key says which output it is
+    assert set(saved['trained_metrics']) and all(
+        k.startswith(('refined/', 'initial/')) for k in saved['trained_metrics'])
+    assert all(k.startswith('refined/') for k in saved['untrained_metrics'])
+    assert sorted(saved['refined_better_tasks'] + saved['initial_better_tasks']) \
+        == sorted(r['task'] for r in saved['summary'] if r['winner'] != 'tie')
     assert 'train' in saved['timings_s'] and 'eval_untrained' in saved['timings_s']
     panels = sorted((work / 'panels').glob('*.png'))
     assert len(panels) == 2
     assert cv2.imread(str(panels[0])).shape[1] >= 7 * 32 + 6 * 2  # enlarged tiles
     assert 'untrained' in out and 'trained' in out and '| semseg' in out
+    assert 'initial heads' in out and 'refined (final)' in out
+    assert 'refinement vs initial heads: the refined output is better on' in out
+    # refined over initial panels, each image once
+    compare = sorted((work / 'panels_compare').glob('*.png'))
+    assert [p.name for p in compare] == [p.name for p in panels]
+    top = cv2.imread(str(panels[0]))
+    both = cv2.imread(str(compare[0]))
+    assert both.shape[0] == 2 * (top.shape[0] + 28)
+    assert (both[28:28 + top.shape[0]] == top).all()
     assert (work / 'curves.png').is_file()
 
     # second run: nothing is recomputed
