@@ -3,6 +3,7 @@ end-to-end study (2 iterations, 32x32, three tasks)."""
 import json
 import math
 
+import numpy as np
 import pytest
 
 
@@ -188,3 +189,15 @@ def test_learning_curves_test_split_and_diagnostics(study_mod, tmp_path):
     assert len(set(paths)) == 8
     md = (out / 'study.md').read_text()
     assert 'on test (4 held-out images)' in md
+    # the ladder table: refined / initial / MTL of the folder, and the gains
+    table = study_mod.compare_table([str(out)])
+    row = next(line for line in table.splitlines() if 'dmtl_residual' in line)
+    m, i, b = res['metrics'], res['initial_metrics'], mtl['metrics']
+    assert (f'| {m["semseg/mIoU"]:.1f} / {i["semseg/mIoU"]:.1f} / '
+            f'{b["semseg/mIoU"]:.1f} |') in row
+    g = study_mod.gain(m, b, ['semseg', 'sal', 'depth'])
+    assert g == pytest.approx(np.mean([
+        (m['semseg/mIoU'] - b['semseg/mIoU']) / b['semseg/mIoU'],
+        (m['sal/maxF'] - b['sal/maxF']) / b['sal/maxF'],
+        -(m['depth/abs_err'] - b['depth/abs_err']) / b['depth/abs_err']]) * 100)
+    assert f'{g:+.1f}%' in row

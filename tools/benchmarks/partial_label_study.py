@@ -146,6 +146,10 @@ def parse_args(argv=None):
     p.add_argument('--edge-thresholds', type=int, default=19,
                    help='thresholds of the edge odsF (99 = BSDS; fewer is '
                    'faster)')
+    p.add_argument('--compare', nargs='+', metavar='OUT_DIR', default=None,
+                   help='print no training: one Markdown table over the runs of '
+                   'these study folders (a ladder), each refined run beside its '
+                   'initial heads and the MTL baseline of its folder')
     p.add_argument('--resume', action='store_true',
                    help='skip runs already in <out-dir>/runs.json')
     p.add_argument('--quiet', action='store_true')
@@ -811,6 +815,61 @@ def markdown(summary: dict, tasks: Sequence[str], meta: dict) -> str:
     return '\n'.join(lines) + '\n'
 
 
+def gain(metrics: Dict[str, float], ref: Dict[str, float],
+         tasks: Sequence[str]) -> Optional[float]:
+    """Mean relative gain (%) of ``metrics`` over ``ref`` on the headline
+    metrics (Delta_m's formula with ``ref`` as the reference)."""
+    keys = [HEADLINE[t] for t in tasks]
+    if not all(k in metrics and k in ref and ref[k] for k in keys):
+        return None
+    return float(np.mean([(-1 if lower_better(k) else 1) *
+                          (metrics[k] - ref[k]) / ref[k] * 100 for k in keys]))
+
+
+def compare_table(out_dirs: Sequence[str]) -> str:
+    """Markdown: per folder and refined run, per task ``refined / initial /
+    MTL`` and the mean relative gains refined vs initial and vs MTL."""
+    lines = []
+    header = None
+    for d in out_dirs:
+        with open(osp.join(d, 'runs.json')) as f:
+            data = json.load(f)
+        runs = data['runs']
+        tasks = [t for t in ALL_TASKS
+                 if HEADLINE[t] in (runs[0]['metrics'] if runs else {})]
+        if header is None:
+            header = tasks
+            lines.append('| run | seed | ' + ' | '.join(
+                f'{HEADLINE[t]} ref / init / MTL' for t in tasks) +
+                ' | refined vs initial | refined vs MTL | refined >= initial '
+                '(val, first iter) |')
+            lines.append('|---' * (len(tasks) + 5) + '|')
+        for r in runs:
+            if 'initial_metrics' not in r:
+                continue
+            mtl = next((m for m in runs if m['variant'] == 'mtl' and
+                        m['seed'] == r['seed'] and m['setting'] == r['setting']),
+                       None)
+            cells = []
+            for t in header:
+                k = HEADLINE[t]
+                fmt = '{:.3f}' if k == 'depth/abs_err' else '{:.1f}'
+                vals = [r['metrics'], r['initial_metrics']] + (
+                    [mtl['metrics']] if mtl else [])
+                cells.append(' / '.join(fmt.format(v[k]) for v in vals))
+            g_init = gain(r['metrics'], r['initial_metrics'], header)
+            g_mtl = gain(r['metrics'], mtl['metrics'], header) if mtl else None
+            fm = r.get('first_match') or {}
+            reached = ', '.join(f'{t} {fm[t]}' for t in header if fm.get(t)) \
+                or 'none'
+            name = f'{osp.basename(osp.normpath(d))}: {r["variant"]}' + (
+                '' if r['setting'] == 'one_label' else f' ({r["setting"]})')
+            pct = lambda g: '-' if g is None else f'{g:+.1f}%'  # noqa: E731
+            lines.append(f'| {name} | {r["seed"]} | ' + ' | '.join(cells) +
+                         f' | {pct(g_init)} | {pct(g_mtl)} | {reached} |')
+    return '\n'.join(lines) + '\n'
+
+
 def _write_json(path: str, obj) -> None:
     tmp = path + '.tmp'
     with open(tmp, 'w') as f:
@@ -820,6 +879,9 @@ def _write_json(path: str, obj) -> None:
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.compare:
+        print(compare_table(args.compare))
+        return
     torch.set_num_threads(args.threads)
     sys.path.insert(0, ROOT)
     from mmdmtl.utils import register_all_modules
