@@ -6,7 +6,6 @@ Every reader raises an error that names the file at fault: a missing file
 OpenCV decodes a truncated JPEG/PNG without complaint (it fills the missing rows
 with grey), so the image readers check the end-of-image markers first.
 """
-import os
 import os.path as osp
 from typing import Optional, Sequence, Tuple
 
@@ -128,9 +127,3 @@ def check_same_size(arr: np.ndarray, img_shape: Tuple[int, int], path: str,
             f'{what} {path} has size {tuple(arr.shape[:2])} but its image has '
             f'size {tuple(img_shape[:2])}')
 
-
-def write_atomic_text(path: str, text: str) -> None:
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'w') as f:
-        f.write(text)
-    os.replace(tmp, path)

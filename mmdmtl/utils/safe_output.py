@@ -14,11 +14,12 @@ before a single byte is written. A single output file (a split file, a ``.pkl``)
 that exists already is refused unless the caller passes ``overwrite=True`` (the
 tools' ``--overwrite`` flag).
 """
-import json
 import os
 import os.path as osp
 import time
 from typing import Callable, List, Optional
+
+from .atomic_write import atomic_write_json
 
 #: The file that marks a folder as written by mmdmtl.
 OUTPUT_MARKER = '.mmdmtl_output.json'
@@ -85,11 +86,8 @@ def claim_output_dir(path: str,
     os.makedirs(path, exist_ok=True)
     marker = osp.join(path, OUTPUT_MARKER)
     if not osp.isfile(marker):
-        tmp = f'{marker}.tmp{os.getpid()}'
-        with open(tmp, 'w') as f:
-            json.dump(dict(writer=writer, created=time.strftime(
-                '%Y-%m-%dT%H:%M:%S')), f)
-        os.replace(tmp, marker)
+        atomic_write_json(dict(writer=writer, created=time.strftime(
+            '%Y-%m-%dT%H:%M:%S')), marker)
     return path
 
 
