@@ -22,6 +22,7 @@ metric and an ``EmptyMetricWarning``.
 """
 import functools
 import logging
+import re
 import warnings
 from abc import abstractmethod
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -199,6 +200,7 @@ class BaseDenseMetric(BaseMetric):
                                '(did the model predict this task?)')
             if tuple(pred.shape[-2:]) != tuple(gt.shape[-2:]):
                 raise ValueError(
+                    f'{type(self).__name__} (task {self.task!r}), image '
                     f'{sample_name(ds)}: {self.spec.pred_field} is '
                     f'{tuple(pred.shape)} but {self.spec.gt_field} is '
                     f'{tuple(gt.shape)}; predictions must be at label size')
@@ -224,11 +226,33 @@ class BaseDenseMetric(BaseMetric):
         """Append one record per sample (stats computed for the whole batch)."""
         idx, preds, gts, records = self._split(data_samples)
         if idx:
-            per_sample = self.batch_records(preds, gts,
-                                            [data_samples[i] for i in idx])
+            used = [data_samples[i] for i in idx]
+            try:
+                per_sample = self.batch_records(preds, gts, used)
+            except (ValueError, RuntimeError) as err:
+                named = self._named(err, used)
+                if named is err:
+                    raise
+                raise named from err
             for i, rec in zip(idx, per_sample):
                 records[i] = rec
         self.results.extend(records)
+
+    def _named(self, err: Exception, samples: List[Any]) -> Exception:
+        """``err`` of the batch computation with the task and the image(s)
+        named (the functional code only knows positions in the batch)."""
+        text = str(err)
+        if f'(task {self.task!r})' in text:
+            return err
+        m = re.match(r'sample (\d+): (.*)', text, re.S)
+        if m and int(m[1]) < len(samples):
+            where = sample_name(samples[int(m[1])])
+            text = m[2]
+        else:
+            where = ', '.join(sample_name(s) for s in samples[:4]) + (
+                ', ...' if len(samples) > 4 else '')
+        return type(err)(f'{type(self).__name__} (task {self.task!r}), image '
+                         f'{where}: {text}')
 
     @abstractmethod
     def batch_records(self, preds: List[Any], gts: List[Any],
