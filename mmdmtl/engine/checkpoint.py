@@ -224,3 +224,40 @@ def check_checkpoint_fits(model: torch.nn.Module,
             f'{type(model).__name__}: ' + '; '.join(problems) + '\n' +
             report.format(source))
     return report
+
+
+def model_task_channels(model: torch.nn.Module) -> Optional[Dict[str, int]]:
+    """The model's ordered ``{task: output channels}`` (None for a model without
+    tasks, e.g. an mmseg segmentor)."""
+    tasks = getattr(model, 'tasks', None)
+    if isinstance(tasks, Mapping) and tasks:
+        return {str(t): int(c) for t, c in tasks.items()}
+    return None
+
+
+def check_task_order(model: torch.nn.Module, checkpoint: Mapping,
+                     source: str = 'checkpoint') -> None:
+    """Refuse a checkpoint whose recorded tasks (``meta['tasks']``, written by
+    ``CheckpointCheckHook`` and the official converter) are the model's tasks in
+    another order or with other channels: the per-task weights would load by
+    position into the wrong heads with no shape error."""
+    mine = model_task_channels(model)
+    meta = checkpoint.get('meta') if isinstance(checkpoint, Mapping) else None
+    stored = meta.get('tasks') if isinstance(meta, Mapping) else None
+    if mine is None or not isinstance(stored, Mapping):
+        return
+    stored = {str(t): int(c) for t, c in stored.items()}
+    if stored == mine and list(stored) == list(mine):
+        return
+    want = ', '.join(f'{t}={c}' for t, c in stored.items())
+    if set(stored) == set(mine) and all(stored[t] == mine[t] for t in mine):
+        raise CheckpointMismatchError(
+            f'checkpoint {source} was trained with the tasks in the order '
+            f'{list(stored)} but model.tasks is {list(mine)}: its per-task '
+            'weights would load into the wrong heads; set model.tasks = '
+            f'dict({want}) (the checkpoint\'s order)')
+    if set(stored) == set(mine):
+        raise CheckpointMismatchError(
+            f'checkpoint {source} was trained with tasks dict({want}) but '
+            f'model.tasks is {mine}: the output channels differ; set '
+            f'model.tasks = dict({want})')

@@ -105,3 +105,70 @@ def check_output_file(path: str,
             f'{what} {path} exists already; refusing to overwrite it (pass '
             f'{flag} to replace it, or give another name)')
 
+
+
+class UniqueOutputNames:
+    """One output name per input for one run, so no two inputs share a file.
+
+    ``name(input_path)`` is the input's file stem (``a/0000.png`` -> ``0000``);
+    when another input of the same run has that stem already, the parent folder
+    is added (``b/0000.png`` -> ``b_0000``), then the extension (``photo.jpg``
+    beside ``photo.png`` -> ``photo_jpg``), then a counter. The same input gets
+    the same name again. Inputs without a path (arrays) are numbered
+    ``00000000``, ``00000001``, ... over the whole run. ``renamed`` lists
+    ``(input, name)`` of the inputs that did not keep their stem.
+
+    ``check_target(path)`` returns a notice when ``path`` exists and this run
+    did not write it (an earlier run's output about to be replaced).
+    """
+
+    def __init__(self) -> None:
+        self._taken = {}
+        self._by_input = {}
+        self._count = 0
+        self._written = set()
+        self.renamed: List[tuple] = []
+
+    def _take(self, name: str, key: str) -> str:
+        self._taken[name] = key
+        self._by_input[key] = name
+        return name
+
+    def name(self, input_path: Optional[str] = None) -> str:
+        if not input_path:
+            while f'{self._count:08d}' in self._taken:
+                self._count += 1
+            name = f'{self._count:08d}'
+            self._count += 1
+            return self._take(name, f'<array {name}>')
+        key = osp.normpath(osp.abspath(str(input_path)))
+        if key in self._by_input:
+            return self._by_input[key]
+        stem, ext = osp.splitext(osp.basename(key))
+        parent = osp.basename(osp.dirname(key))
+        candidates = [stem]
+        if parent:
+            candidates.append(f'{parent}_{stem}')
+        candidates.append(f'{candidates[-1]}_{ext.lstrip(".")}' if ext else
+                          f'{candidates[-1]}_')
+        for name in candidates:
+            if name not in self._taken:
+                break
+        else:
+            i = 2
+            while f'{candidates[-1]}_{i}' in self._taken:
+                i += 1
+            name = f'{candidates[-1]}_{i}'
+        if name != stem:
+            self.renamed.append((str(input_path), name))
+        return self._take(name, key)
+
+    def check_target(self, path: str) -> Optional[str]:
+        """A notice when ``path`` holds a file this run did not write."""
+        path = osp.normpath(osp.abspath(path))
+        notice = None
+        if path not in self._written and osp.exists(path):
+            notice = (f'replacing {path}, written before this run (an earlier '
+                      'run into the same output folder)')
+        self._written.add(path)
+        return notice
