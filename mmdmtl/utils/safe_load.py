@@ -69,8 +69,8 @@ def load_torch_file(path: str, what: str = 'checkpoint',
                 f'{what} {path} cannot be read ({text.splitlines()[0]}); it is '
                 'damaged or not a PyTorch file: re-download or re-save it') \
                 from None
-        found = re.search(r'(?:GLOBAL|global|Unsupported operand|'
-                          r'Unsupported class)\s*:?\s*([\w.<>]+)', text)
+        found = (re.search(r'GLOBAL\s+([\w.]+)', text) or re.search(
+            r'Unsupported (?:class|operand)\s*:?\s*([\w.]+)', text))
         raise _refusal(path, what, found.group(1) if found else
                        'an object that is not allow-listed') from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as err:

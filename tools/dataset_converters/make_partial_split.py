@@ -29,7 +29,6 @@ import os.path as osp
 import re
 import sys
 
-
 from mmdmtl.datasets.file_io import read_id_list
 from mmdmtl.datasets.partial_labels import (LABEL_SETTINGS,
                                             generate_label_matrix,
