@@ -17,11 +17,13 @@ sample of the evaluation has such a record, EVERY metric of the task is reported
 as NaN, with a ``NonFiniteMetricWarning`` naming the images and their counts of
 non-finite pixels. A NaN prediction is never scored as "no edge", "0 degrees" or
 a finite depth error, and the other images' numbers are not passed off as the
-score of the whole set. An evaluation with no labelled sample gives NaN for every
+score of the whole set. An evaluation with no labelled sample, or whose labelled
+samples hold no valid label pixel (all ignore/invalid), gives NaN for every
 metric and an ``EmptyMetricWarning``.
 """
 import functools
 import logging
+import math
 import re
 import warnings
 from abc import abstractmethod
@@ -148,6 +150,7 @@ class BaseDenseMetric(BaseMetric):
             bad = [r for r in results if r.get('reason') == NON_FINITE]
             self._in_compute = True
             self._nonfinite_pending = bool(bad)
+            self._empty_warned = False
             try:
                 out = _own(self, results)
             finally:
@@ -156,6 +159,15 @@ class BaseDenseMetric(BaseMetric):
             if bad and out:
                 self._warn_nonfinite(bad, results)
                 out = {k: float('nan') for k in out}
+            elif out and not self._empty_warned and all(
+                    isinstance(v, float) and math.isnan(v)
+                    for v in out.values()):
+                # counted images, but not one valid label pixel among them
+                metric_warning(
+                    f'{type(self).__name__}: the {len(self.counted(results))} '
+                    f'counted image(s) of task {self.task!r} hold no valid '
+                    'label pixel (all ignore/invalid); its metrics are NaN',
+                    EmptyMetricWarning)
             return out
 
         compute_metrics._nonfinite_rule = True
@@ -264,6 +276,7 @@ class BaseDenseMetric(BaseMetric):
         return [r for r in results if r.get('counted')]
 
     def _warn_empty(self) -> None:
+        self._empty_warned = True
         if getattr(self, '_nonfinite_pending', False):
             return  # every sample was non-finite: that warning says it
         metric_warning(

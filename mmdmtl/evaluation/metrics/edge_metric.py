@@ -8,9 +8,8 @@ import numpy as np
 from mmdmtl.registry import METRICS
 from ..functional import edge_pr_counts, edge_scores, edge_thresholds
 from ..functional.edge import resolve_backend
-from .base_dense_metric import (BaseDenseMetric, EmptyMetricWarning,
-                                NonFiniteMetricWarning, _field, metric_warning,
-                                sample_name)
+from .base_dense_metric import (BaseDenseMetric, NonFiniteMetricWarning,
+                                _field, metric_warning, sample_name)
 
 
 def _to_numpy(x: Any) -> np.ndarray:
@@ -225,12 +224,9 @@ class EdgeMetric(BaseDenseMetric):
         stack = {k: np.stack([r[k] for r in rec]) for k in
                  ('cntR', 'sumR', 'cntP', 'sumP')}
         if not stack['sumR'].any():
-            # The NaN rule of every metric: no valid label to score (all
-            # ignore, or no edge pixel anywhere) is NaN, never a 0.0 score.
-            metric_warning(
-                f'{type(self).__name__}: the {len(rec)} counted image(s) of task '
-                f'{self.task!r} hold no valid edge label pixel (all ignore or '
-                'no edge); its metrics are NaN', EmptyMetricWarning)
+            # The NaN rule of every metric: nothing to recall (all ignore, or
+            # no edge pixel anywhere) is NaN, never a 0.0 score (the base
+            # class warns).
             return dict(odsF=float('nan'), oisF=float('nan'), AP=float('nan'))
         s = edge_scores(stack['cntR'], stack['sumR'], stack['cntP'],
                         stack['sumP'], self.thresholds)
