@@ -159,3 +159,36 @@ def test_orphan_label_files_are_reported(tmp_path, monkeypatch):
     hits = [m for m in logged if 'have no image' in m]
     assert len(hits) == 1, logged
     assert '2 semseg label file(s)' in hits[0] and 'gone1.png' in hits[0]
+
+
+def test_test_tool_out_hook_names_apart_and_says_so(tmp_path, monkeypatch):
+    """tools/test.py --out DIR: MultiTaskPredictionSaveHook, same naming."""
+    import types
+
+    import mmengine.logging
+    import torch
+
+    from mmdmtl.engine.hooks import MultiTaskPredictionSaveHook
+    from mmdmtl.structures import MultiTaskDataSample
+    logged = []
+    monkeypatch.setattr(mmengine.logging, 'print_log',
+                        lambda msg, *a, **k: logged.append(msg))
+
+    def sample(path):
+        ds = MultiTaskDataSample(metainfo=dict(img_path=path))
+        ds.set_pred('semseg', torch.zeros(1, 4, 4, dtype=torch.long))
+        return ds
+
+    out = tmp_path / 'out'
+    runner = types.SimpleNamespace(work_dir=str(tmp_path))
+    for run in range(2):
+        hook = MultiTaskPredictionSaveHook(str(out), save_npy=False)
+        hook.before_test(runner)
+        hook.after_test_iter(runner, 0, outputs=[sample('/d/a/0000.png'),
+                                                 sample('/d/b/0000.png')])
+        hook.after_test(runner)
+        assert sorted(os.listdir(out / 'semseg')) == ['0000.png', 'b_0000.png']
+    assert any('named apart' in m and 'b_0000' in m for m in logged)
+    # the second run replaced the first run's two files and said so
+    assert any('written before this run' in m for m in logged)
+    assert any('replaced 2 file(s)' in m for m in logged)
