@@ -5,7 +5,9 @@ from .version_check import check_versions
 check_versions()
 
 from .utils.checkpoint_compat import register_checkpoint_safe_globals  # noqa: E402
+from .utils.safe_load import register_safe_checkpoint_loader  # noqa: E402
 
 register_checkpoint_safe_globals()
+register_safe_checkpoint_loader()
 
 __all__ = ['__version__']

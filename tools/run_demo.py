@@ -226,9 +226,9 @@ def train(cfg, work_dir: str, final_ckpt: str) -> float:
     if not osp.isfile(last):
         with open(osp.join(train_dir, 'last_checkpoint')) as f:
             last = f.read().strip()
-    tmp = final_ckpt + '.tmp'
-    shutil.copyfile(last, tmp)
-    os.replace(tmp, final_ckpt)
+    from mmdmtl.utils.atomic_write import atomic_write_bytes
+    with open(last, 'rb') as f:
+        atomic_write_bytes(f.read(), final_ckpt)
     return elapsed
 
 
@@ -458,10 +458,8 @@ def main(argv=None):
             '--cfg-options model.test_cfg.output=initial',
             infer=f'python demo/image_demo.py IMAGE {cfg_rel} {final_ckpt}'),
     )
-    tmp = results_path + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(results, f, indent=2)
-    os.replace(tmp, results_path)
+    from mmdmtl.utils.atomic_write import atomic_write_json
+    atomic_write_json(results, results_path)
     print()
     print('DiffusionMTL demo: val metrics of the untrained model, and of the '
           'trained model\'s initial heads and refined (final) output')

@@ -1,7 +1,13 @@
 """Train a multi-task model with MMEngine's Runner.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]]
+        [--resume-intact] [--amp] [--cfg-options k=v ...]
+        [--launcher none|pytorch|slurm|mpi]
+
+One run per work dir: a second run on the same work dir stops naming the first
+one's pid/host (the lock <work_dir>/.mmdmtl_train.lock of a killed run is taken
+over). A plain --resume whose last checkpoint is damaged stops naming it and the
+newest intact checkpoint; --resume-intact resumes from that one.
 
 Before the first iteration the config, the dataset and the model are checked
 (mmdmtl/utils/config_checks.py, TrainCheckHook): loss weights >= 0, batch sizes that
@@ -41,7 +47,12 @@ def parse_args(argv=None):
         default=None,
         metavar='CKPT',
         help='resume training; without a value from the latest checkpoint in the '
-        'work dir, else from CKPT')
+        'work dir (named by its last_checkpoint), else from CKPT')
+    parser.add_argument(
+        '--resume-intact', action='store_true',
+        help='with --resume: if the last checkpoint is missing, truncated or '
+        'damaged, resume from the newest intact iter_*/epoch_* checkpoint '
+        '(default: stop and name both)')
     parser.add_argument(
         '--amp', action='store_true',
         help='mixed-precision training where the machine runs it natively: GPU '
@@ -70,7 +81,8 @@ def build_train_cfg(args) -> Config:
     """The config the Runner gets: file + CLI overrides + mmdmtl's CPU handling."""
     from mmdmtl.engine import setup_distributed
 
-    from mmdmtl.utils.cli import check_checkpoint_arg, check_config_arg
+    from mmdmtl.utils.cli import (UsageError, check_checkpoint_arg,
+                                  check_config_arg)
     from mmdmtl.utils.config_checks import check_train_config
 
     check_config_arg(args.config, 'config')
@@ -91,9 +103,15 @@ def build_train_cfg(args) -> Config:
     from mmdmtl.engine.fast_mode import apply_train_precision
     args.fast_plan = apply_train_precision(cfg, True if args.amp else None)
 
+    if args.resume_intact and args.resume != 'auto':
+        raise UsageError('--resume-intact goes with a plain --resume (no '
+                         'checkpoint file given)')
     if args.resume == 'auto':
+        # The file last_checkpoint names is checked here: a damaged one is
+        # named with the newest intact alternative (mmdmtl/engine/work_dir.py).
+        from mmdmtl.engine.work_dir import resume_checkpoint
         cfg.resume = True
-        cfg.load_from = None
+        cfg.load_from = resume_checkpoint(cfg.work_dir, args.resume_intact)
     elif args.resume is not None:
         check_checkpoint_arg(args.resume, '--resume')
         cfg.resume = True
@@ -121,16 +139,28 @@ def main(argv=None):
     register_all_modules(init_default_scope=True)
 
     cfg = build_train_cfg(args)
-    if 'runner_type' not in cfg:
-        from mmengine.runner import Runner
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
-    from mmdmtl.engine.distributed import describe_world
-    runner.logger.info(describe_world())
-    if getattr(args, 'fast_plan', None) is not None:  # one line: what and why
-        runner.logger.info('training ' + args.fast_plan.describe(inference=False))
-    runner.train()
+    # One run per work dir (rank 0 holds the lock; the others share its run).
+    from mmdmtl.engine.work_dir import WorkDirLock
+    lock = WorkDirLock(cfg.work_dir) if os.environ.get(
+        'RANK', '0') == '0' else None
+    took_over = lock.acquire() if lock is not None else None
+    try:
+        if 'runner_type' not in cfg:
+            from mmengine.runner import Runner
+            runner = Runner.from_cfg(cfg)
+        else:
+            runner = RUNNERS.build(cfg)
+        if took_over:
+            runner.logger.warning(took_over)
+        from mmdmtl.engine.distributed import describe_world
+        runner.logger.info(describe_world())
+        if getattr(args, 'fast_plan', None) is not None:  # what and why
+            runner.logger.info('training ' +
+                               args.fast_plan.describe(inference=False))
+        runner.train()
+    finally:
+        if lock is not None:
+            lock.release()
     return runner
 
 

@@ -25,6 +25,7 @@ from mmdmtl.engine.mmengine_compat import (load_checkpoint_to_model,
                                            require_inferencer_internals)
 from mmdmtl.registry import INFERENCERS, TRANSFORMS
 from mmdmtl.structures import check_task_names
+from mmdmtl.utils.safe_output import UniqueOutputNames
 from .utils import predictions_to_numpy, save_task_predictions
 
 InputType = Union[str, np.ndarray]
@@ -103,7 +104,9 @@ class MultiTaskInferencer(BaseInferencer):
         batch_size (int): images per forward pass. Defaults to 1.
         out_dir (str): when given, write ``<out_dir>/preds/<task>/<stem>.png``
             (see :func:`mmdmtl.apis.utils.encode_prediction_png`) and the panels as
-            ``<out_dir>/vis/<stem>.png``.
+            ``<out_dir>/vis/<stem>.png``; ``<stem>`` is the input's file stem,
+            made unique within the call (``a/0000.png`` and ``b/0000.png`` give
+            ``0000`` and ``b_0000``); replacing an earlier run's file warns.
         save_npy (bool): also write the exact arrays as ``.npy``. Defaults to False.
         return_vis (bool): return the panels (RGB uint8). Defaults to False.
         draw_pred (bool): draw panels at all (needed for ``vis/``). Defaults to True.
@@ -156,6 +159,9 @@ class MultiTaskInferencer(BaseInferencer):
         self._weights_path = weights
         self._skipped: List[tuple] = []
         self._skip_unreadable = False
+        self._vis_names, self._pred_names = (UniqueOutputNames(),
+                                             UniqueOutputNames())
+        self._replaced = 0
         if device is None:
             device = 'cuda' if torch.cuda.is_available() else 'cpu'
         self.tasks = (check_task_names(tasks, 'MultiTaskInferencer(tasks=...)')
@@ -190,8 +196,10 @@ class MultiTaskInferencer(BaseInferencer):
             model.dataset_meta = self._dataset_meta_from_cfg(cfg)
             return
         # One policy with tools/test.py: exact match unless allow_partial.
-        from mmdmtl.engine.checkpoint import check_checkpoint_fits
+        from mmdmtl.engine.checkpoint import (check_checkpoint_fits,
+                                              check_task_order)
         source = str(getattr(self, '_weights_path', None) or 'checkpoint')
+        check_task_order(model, checkpoint, source)
         report = check_checkpoint_fits(
             model, checkpoint, source=source,
             strict=not getattr(self, 'allow_partial', False),
@@ -258,15 +266,17 @@ class MultiTaskInferencer(BaseInferencer):
                 show or return_vis or out_dir_vis):
             return []
         panels = []
-        for i, (single_input, pred) in enumerate(zip(inputs, preds)):
+        for single_input, pred in zip(inputs, preds):
             if isinstance(single_input, str):
                 img = load_image_rgb(single_input)
-                stem = osp.splitext(osp.basename(single_input))[0]
+                stem = self._vis_names.name(single_input)
             else:
                 img = np.ascontiguousarray(single_input[..., ::-1])  # BGR -> RGB
-                stem = f'{i:08d}'
+                stem = self._vis_names.name(None)
             out_file = (osp.join(out_dir_vis, 'vis', f'{stem}.png')
                         if out_dir_vis else None)
+            if out_file is not None:
+                self._replacing(self._vis_names, out_file)
             panel = self.visualizer.add_datasample(
                 stem,
                 img,
@@ -286,15 +296,24 @@ class MultiTaskInferencer(BaseInferencer):
                     out_dir: str = '',
                     save_npy: bool = False) -> Dict[str, list]:
         results = dict(predictions=[], visualization=visualization)
-        for i, sample in enumerate(preds):
+        for sample in preds:
             arrays = predictions_to_numpy(sample, self.tasks)
             if out_dir:
-                path = sample.metainfo.get('img_path')
-                stem = (osp.splitext(osp.basename(path))[0] if path else f'{i:08d}')
-                save_task_predictions(arrays, osp.join(out_dir, 'preds'), stem,
-                                      save_npy=save_npy)
+                names = self._pred_names
+                stem = names.name(sample.metainfo.get('img_path'))
+                save_task_predictions(
+                    arrays, osp.join(out_dir, 'preds'), stem, save_npy=save_npy,
+                    before_write=lambda p, n=names: self._replacing(n, p))
             results['predictions'].append(sample if return_datasamples else arrays)
         return results
+
+    def _replacing(self, names, path: str) -> None:
+        """Say (once per call) that a file of an earlier run is replaced."""
+        notice = names.check_target(path)
+        if notice is not None:
+            self._replaced += 1
+            if self._replaced == 1:
+                warnings.warn(f'MultiTaskInferencer: {notice}')
 
     def _inputs_to_list(self, inputs: InputsType) -> list:
         """A folder becomes its image files (sorted); other files are skipped
@@ -351,6 +370,12 @@ class MultiTaskInferencer(BaseInferencer):
             from mmdmtl.utils.safe_output import claim_output_dir
             claim_output_dir(out_dir, 'MultiTaskInferencer', 'output folder')
         self._skip_unreadable = bool(skip_unreadable)
+        # Output names unique per input over the whole call (all batches):
+        # visualize and postprocess see the same inputs in the same order, so
+        # their two namers give the same names.
+        self._vis_names, self._pred_names = (UniqueOutputNames(),
+                                             UniqueOutputNames())
+        self._replaced = 0
         # out_dir serves both visualize (panels) and postprocess (prediction files).
         results = super().__call__(
             inputs,

@@ -6,8 +6,8 @@ Every reader raises an error that names the file at fault: a missing file
 OpenCV decodes a truncated JPEG/PNG without complaint (it fills the missing rows
 with grey), so the image readers check the end-of-image markers first.
 """
-import os
 import os.path as osp
+import re
 from typing import Optional, Sequence, Tuple
 
 import cv2
@@ -109,12 +109,30 @@ def read_mat(path: str) -> dict:
         raise DataFileError(f'cannot read .mat file {path}: {e}') from e
 
 
+def _check_id_stays_inside(sid: str, path: str, lineno: int) -> None:
+    # Ids become paths under data_root: an absolute path or a '..' step would
+    # read files outside it.
+    parts = re.split(r'[\\/]', sid)
+    if osp.isabs(sid) or sid.startswith(('/', '\\')) or re.match(
+            r'^[A-Za-z]:', sid) or '..' in parts or '\0' in sid:
+        raise DataFileError(
+            f'{path}:{lineno}: image id {sid!r} would read a file outside '
+            'data_root (absolute path or ".."); ids are names or relative paths '
+            'below data_root')
+
+
 def read_id_list(path: str) -> list:
-    """Image ids, one a line (blank lines ignored)."""
+    """Image ids, one a line (blank lines ignored); every id must stay inside
+    data_root (no absolute path, no ``..``)."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'split list not found: {path}')
+    ids = []
     with open(path) as f:
-        ids = [line.strip() for line in f if line.strip()]
+        for lineno, line in enumerate(f, 1):
+            sid = line.strip()
+            if sid:
+                _check_id_stays_inside(sid, path, lineno)
+                ids.append(sid)
     dup = len(ids) - len(set(ids))
     if dup:
         raise DataFileError(f'{path}: {dup} repeated image id(s)')
@@ -128,9 +146,3 @@ def check_same_size(arr: np.ndarray, img_shape: Tuple[int, int], path: str,
             f'{what} {path} has size {tuple(arr.shape[:2])} but its image has '
             f'size {tuple(img_shape[:2])}')
 
-
-def write_atomic_text(path: str, text: str) -> None:
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'w') as f:
-        f.write(text)
-    os.replace(tmp, path)

@@ -23,6 +23,7 @@ Everything ``MultiTaskDataset`` offers applies: ``label_setting``/``split_file``
 ``split_seed``, ``drop_unlabeled``, ``on_bad_sample``, the label checks of
 ``LoadMultiTaskAnnotations`` (class range, unit normals, finite depth, sizes).
 """
+import logging
 import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Union
@@ -297,6 +298,7 @@ class MultiTaskFolderDataset(MultiTaskDataset):
                                     f'{self.img_dir!r})')
         suffixes = ((self.img_suffix, ) if self.img_suffix else IMAGE_EXTENSIONS)
         listed = _list_files(img_root, suffixes)
+        self._all_image_ids = set(listed)
         if not self.ann_file:
             if not listed:
                 raise ValueError(f'{name}: no image files ending in '
@@ -321,6 +323,7 @@ class MultiTaskFolderDataset(MultiTaskDataset):
                     f'{type(self).__name__}: {task} folder not found: {folder} '
                     f"(tasks.{task}.dir={spec['dir']!r})")
             self._present[task] = set(_list_files(folder, (spec['suffix'], )))
+        self._report_orphan_labels(img_root)
         samples = []
         for sid, rel in images.items():
             ann = {}
@@ -333,6 +336,21 @@ class MultiTaskFolderDataset(MultiTaskDataset):
                 dict(img_path=osp.join(img_root, rel), sample_id=sid,
                      ann_info=ann))
         return samples
+
+    def _report_orphan_labels(self, img_root: str) -> None:
+        """Label files whose image does not exist are never used: say so (a
+        renamed or deleted image folder entry would otherwise go unnoticed)."""
+        from mmengine.logging import print_log
+        for task, present in self._present.items():
+            orphans = sorted(present - self._all_image_ids)
+            if orphans:
+                spec = self.task_specs[task]
+                print_log(
+                    f'{type(self).__name__}: {len(orphans)} {task} label '
+                    f"file(s) in {self._resolve(spec['dir'])} have no image in "
+                    f'{img_root} and are not used (e.g. '
+                    f"{orphans[0] + spec['suffix']})", logger='current',
+                    level=logging.WARNING)
 
     def _build_label_matrix(self, ids: List[str]) -> np.ndarray:
         matrix = super()._build_label_matrix(ids)

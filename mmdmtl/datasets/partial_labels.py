@@ -12,6 +12,9 @@ Split file formats read as published (see shared/data/partial_label_splits):
   non-zero weight marks a labelled task. The column order is the dataset's
   ``SPLIT_COLUMNS`` (NYUv2: semseg, depth, normals; Cityscapes: semseg, depth).
 * ``.npy`` (PASCAL-Context): a pickled dict ``{task: [image_id, ...]}``.
+
+Both are read by ``mmdmtl.utils.safe_load`` (weights-only / an allow-list
+unpickler): a split file that holds anything else is refused, never executed.
 * ``.json`` (ours): ``{image_id: [task, ...]}``, written and converted by
   ``tools/dataset_converters/make_partial_split.py``.
 
@@ -25,6 +28,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from mmdmtl.structures import check_task_names
+from mmdmtl.utils.safe_load import load_pickled_npy, load_torch_file
 from .file_io import DataFileError
 
 LABEL_SETTINGS = ('full', 'one_label', 'random_label')
@@ -96,13 +100,9 @@ def read_split_file(path: str,
     ext = osp.splitext(path)[1].lower()
     ids = [str(i) for i in image_ids]
     if ext == '.pth':
-        import torch
-        # Published files hold a dict of tensors pickled by an old torch; a
-        # weights-only load reads them (plain tensors), fall back otherwise.
-        try:
-            data = torch.load(path, map_location='cpu', weights_only=True)
-        except Exception:  # noqa: BLE001 - retry with the full unpickler
-            data = torch.load(path, map_location='cpu', weights_only=False)
+        # The published files are a dict of tensors (legacy torch format):
+        # weights-only reads them; anything else is refused, never unpickled.
+        data = load_torch_file(path, 'split file')
         if not isinstance(data, dict) or 'labels_weights' not in data:
             raise DataFileError(f'{path}: expected a dict with key '
                                 "'labels_weights'")
@@ -121,10 +121,7 @@ def read_split_file(path: str,
                 f'has {len(ids)} images (rows are matched by position)')
         return weights != 0, columns
     if ext == '.npy':
-        try:
-            data = np.load(path, allow_pickle=True).item()
-        except Exception as e:  # noqa: BLE001
-            raise DataFileError(f'cannot read .npy split file {path}: {e}')
+        data = load_pickled_npy(path, 'split file')
         if not isinstance(data, dict):
             raise DataFileError(f'{path}: expected a pickled dict '
                                 '{task: [image ids]}')
@@ -195,7 +192,9 @@ def write_split_file(path: str, matrix: np.ndarray, image_ids: Sequence[str],
         ids = np.asarray([str(i) for i in image_ids])
         data = {t: [str(i) for i in ids[matrix[:, j]]]
                 for j, t in enumerate(tasks)}
-        np.save(path, np.array(data, dtype=object), allow_pickle=True)
+        # The published layout: a pickled dict in an object array (np.save
+        # pickles object arrays; load_pickled_npy reads them back safely).
+        np.save(path, np.array(data, dtype=object))
     elif ext == '.pth':
         import torch
         torch.save({'labels_weights': torch.from_numpy(matrix.astype(np.float32))},

@@ -13,91 +13,57 @@ initialisation. ``compare_state_dicts`` lists what does not fit (missing, unexpe
 shape-mismatched keys) and ``check_checkpoint_fits`` turns that into an error naming the
 file and the keys.
 """
+import contextlib
 import os
-import os.path as osp
-import tempfile
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.fileio import LocalBackend, register_backend
 
+from mmdmtl.utils.atomic_write import atomic_write_bytes, atomic_write_text
+
 #: Name of the registered file backend (``backend_args=dict(backend=...)``).
 ATOMIC_BACKEND_NAME = 'mmdmtl_atomic_local'
-#: Suffix of the temporary files; leftovers of a killed save end with it.
-TMP_SUFFIX = '.tmp'
-
-
-def atomic_write_bytes(data: bytes, filepath: Union[str, os.PathLike]) -> None:
-    """Write ``data`` to ``filepath`` so that the file is either absent/old or complete.
-
-    The bytes go to ``.<name>.<random>.tmp`` in the same directory (same file system, so
-    the final rename is atomic), are fsync'ed, then renamed over ``filepath``. On any
-    error the temporary file is removed and the error re-raised.
-    """
-    filepath = os.fspath(filepath)
-    dirname = osp.dirname(osp.abspath(filepath))
-    os.makedirs(dirname, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(
-        prefix=f'.{osp.basename(filepath)}.', suffix=TMP_SUFFIX, dir=dirname)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_path, filepath)
-    except BaseException:
-        if osp.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
-    # Persist the rename itself (the directory entry); best effort where the
-    # platform cannot open directories.
-    try:
-        dir_fd = os.open(dirname, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-
-
-def atomic_write_text(text: str,
-                      filepath: Union[str, os.PathLike],
-                      encoding: str = 'utf-8') -> None:
-    """``atomic_write_bytes`` for text."""
-    atomic_write_bytes(text.encode(encoding), filepath)
-
-
-def remove_stale_tmp_files(dirname: str) -> List[str]:
-    """Delete the temporary files that killed atomic writes left in ``dirname``.
-
-    Returns the removed paths. Only names of the form ``.<name>.<random>.tmp`` are
-    touched.
-    """
-    removed = []
-    if not osp.isdir(dirname):
-        return removed
-    for name in os.listdir(dirname):
-        if name.startswith('.') and name.endswith(TMP_SUFFIX):
-            path = osp.join(dirname, name)
-            try:
-                os.remove(path)
-                removed.append(path)
-            except OSError:
-                pass
-    return removed
 
 
 class AtomicLocalBackend(LocalBackend):
-    """MMEngine's local file backend with atomic ``put``/``put_text``.
+    """MMEngine's local file backend with atomic ``put``/``put_text`` and removals
+    that can be deferred until a save is complete.
 
     Select it with ``backend_args=dict(backend='mmdmtl_atomic_local')`` wherever
     MMEngine accepts ``backend_args`` (``CheckpointHook``, ``Runner.save_checkpoint``).
     ``AtomicCheckpointHook`` does so by default for local output directories.
     """
+
+    _deferred: Optional[List[Tuple[str, str]]] = None
+
+    @contextlib.contextmanager
+    def deferred_removals(self):
+        """Inside the block ``remove``/``rmtree`` only record their path; they
+        run when the block ends without an error (MMEngine's CheckpointHook
+        deletes the checkpoint that falls out of ``max_keep_ckpts`` *before*
+        saving the new one; with this, after). On an error nothing is removed."""
+        self._deferred = []
+        try:
+            yield
+            pending, self._deferred = self._deferred, None
+            for kind, path in pending:
+                getattr(super(), kind)(path)
+        finally:
+            self._deferred = None
+
+    def remove(self, filepath) -> None:
+        if self._deferred is not None:
+            self._deferred.append(('remove', filepath))
+        else:
+            super().remove(filepath)
+
+    def rmtree(self, dir_path) -> None:
+        if self._deferred is not None:
+            self._deferred.append(('rmtree', dir_path))
+        else:
+            super().rmtree(dir_path)
 
     def put(self, obj: bytes, filepath: Union[str, os.PathLike]) -> None:
         atomic_write_bytes(obj, filepath)
@@ -258,3 +224,40 @@ def check_checkpoint_fits(model: torch.nn.Module,
             f'{type(model).__name__}: ' + '; '.join(problems) + '\n' +
             report.format(source))
     return report
+
+
+def model_task_channels(model: torch.nn.Module) -> Optional[Dict[str, int]]:
+    """The model's ordered ``{task: output channels}`` (None for a model without
+    tasks, e.g. an mmseg segmentor)."""
+    tasks = getattr(model, 'tasks', None)
+    if isinstance(tasks, Mapping) and tasks:
+        return {str(t): int(c) for t, c in tasks.items()}
+    return None
+
+
+def check_task_order(model: torch.nn.Module, checkpoint: Mapping,
+                     source: str = 'checkpoint') -> None:
+    """Refuse a checkpoint whose recorded tasks (``meta['tasks']``, written by
+    ``CheckpointCheckHook`` and the official converter) are the model's tasks in
+    another order or with other channels: the per-task weights would load by
+    position into the wrong heads with no shape error."""
+    mine = model_task_channels(model)
+    meta = checkpoint.get('meta') if isinstance(checkpoint, Mapping) else None
+    stored = meta.get('tasks') if isinstance(meta, Mapping) else None
+    if mine is None or not isinstance(stored, Mapping):
+        return
+    stored = {str(t): int(c) for t, c in stored.items()}
+    if stored == mine and list(stored) == list(mine):
+        return
+    want = ', '.join(f'{t}={c}' for t, c in stored.items())
+    if set(stored) == set(mine) and all(stored[t] == mine[t] for t in mine):
+        raise CheckpointMismatchError(
+            f'checkpoint {source} was trained with the tasks in the order '
+            f'{list(stored)} but model.tasks is {list(mine)}: its per-task '
+            'weights would load into the wrong heads; set model.tasks = '
+            f'dict({want}) (the checkpoint\'s order)')
+    if set(stored) == set(mine):
+        raise CheckpointMismatchError(
+            f'checkpoint {source} was trained with tasks dict({want}) but '
+            f'model.tasks is {mine}: the output channels differ; set '
+            f'model.tasks = dict({want})')

@@ -1,7 +1,7 @@
 """Predictions of a ``MultiTaskDataSample`` as numpy arrays, and as files."""
 import os
 import os.path as osp
-from typing import Dict, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -70,9 +70,13 @@ def encode_prediction_png(task: str, pred: np.ndarray) -> np.ndarray:
 def save_task_predictions(preds: Dict[str, np.ndarray],
                           out_dir: str,
                           stem: str,
-                          save_npy: bool = False) -> Dict[str, str]:
+                          save_npy: bool = False,
+                          before_write: Optional[Callable[[str], None]] = None
+                          ) -> Dict[str, str]:
     """Write ``<out_dir>/<task>/<stem>.png`` (and ``.npy`` with ``save_npy``) for each
-    task of ``preds`` (from :func:`predictions_to_numpy`).
+    task of ``preds`` (from :func:`predictions_to_numpy`). ``before_write`` is
+    called with every path before it is written (e.g. to say that a file of an
+    earlier run is replaced).
 
     Returns:
         dict task -> path of the PNG written.
@@ -82,9 +86,12 @@ def save_task_predictions(preds: Dict[str, np.ndarray],
         d = osp.join(out_dir, task)
         os.makedirs(d, exist_ok=True)
         path = osp.join(d, f'{stem}.png')
+        paths = [path] + ([osp.join(d, f'{stem}.npy')] if save_npy else [])
+        for p in paths if before_write is not None else ():
+            before_write(p)
         if not cv2.imwrite(path, encode_prediction_png(task, pred)):
             raise OSError(f'could not write {path}')
         if save_npy:
-            np.save(osp.join(d, f'{stem}.npy'), pred)
+            np.save(paths[1], pred)
         written[task] = path
     return written

@@ -46,7 +46,7 @@ def register_checkpoint_safe_globals() -> bool:
     """Allow-list MMEngine's checkpoint types for weights-only loading.
 
     Returns False on torch < 2.4 (no allow-list; nothing to do there since those
-    versions load with ``weights_only=False`` by default).
+    versions load every pickle by default).
     """
     add_safe_globals = getattr(torch.serialization, 'add_safe_globals', None)
     if add_safe_globals is None:

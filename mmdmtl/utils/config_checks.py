@@ -102,12 +102,27 @@ def check_diffusion_steps(model_cfg: Any, where: str = 'model') -> None:
             'step per training timestep')
 
 
+def check_train_length(cfg: Any) -> None:
+    """``train_cfg.max_iters`` / ``max_epochs`` is an int >= 1 (0 would exit
+    successfully with nothing trained)."""
+    for key in ('max_iters', 'max_epochs'):
+        value = _get(cfg, f'train_cfg.{key}')
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigCheckError(
+                f'train_cfg.{key} = {value!r}: must be an int >= 1 (with '
+                f'{value!r} the run would end at once with nothing trained); '
+                f'set e.g. --cfg-options train_cfg.{key}=100')
+
+
 def check_train_config(cfg: Any) -> None:
     """Every static check of a training config (raises ``ConfigCheckError``)."""
     model = _get(cfg, 'model')
     if model is not None:
         check_loss_weights(model)
         check_diffusion_steps(model)
+    check_train_length(cfg)
     check_batch_sizes(cfg)
     zero_shot = _get(cfg, 'zero_shot_tasks')
     if zero_shot is not None:
@@ -204,3 +219,45 @@ def check_loader_batch_size(loader: Any, loader_key: str = 'train_dataloader'
             f'{loader_key}.batch_size = {bs} but its sampler '
             f'{type(sampler).__name__} composes batches of {sampler_bs} '
             f'({loader_key}.sampler.batch_size); set both to the same value')
+
+
+def batch_exceeds_dataset(loader: Any, world_size: int = 1,
+                          loader_key: str = 'train_dataloader'
+                          ) -> Optional[str]:
+    """A warning text when one step's batch (over all processes) is larger than
+    the training split, so every batch repeats images; None otherwise."""
+    bs = getattr(loader, 'batch_size', None) or getattr(
+        getattr(loader, 'batch_sampler', None), 'batch_size', None)
+    try:
+        n = len(loader.dataset)
+    except (AttributeError, TypeError):
+        return None
+    if not bs or n == 0 or bs * world_size <= n:
+        return None
+    total = (f'{bs} x {world_size} processes = {bs * world_size}'
+             if world_size > 1 else str(bs))
+    return (f'{loader_key}.batch_size gives {total} images per step but the '
+            f'training split has only {n}: every batch repeats images (an '
+            f'epoch is shorter than one batch); lower {loader_key}.batch_size '
+            'or use a larger split')
+
+
+def check_classes_agree(model_tasks: Mapping[str, int], dataset: Any,
+                        where: str = 'train_dataloader') -> None:
+    """Each class task's output channels (``model.tasks``) equal the number of
+    classes the dataset names (``metainfo[TaskSpec.classes_key]``)."""
+    from mmdmtl.structures import TASKS
+    meta = getattr(dataset, 'metainfo', None) or {}
+    for task, channels in model_tasks.items():
+        spec = TASKS.get(task)
+        key = getattr(spec, 'classes_key', None)
+        names = meta.get(key) if key else None
+        if spec is None or spec.kind != 'class' or not names:
+            continue
+        if int(channels) != len(names):
+            raise ConfigCheckError(
+                f'model.tasks.{task} = {channels} output channels but the '
+                f'{where} dataset names {len(names)} {task} classes '
+                f'(metainfo {key!r}); labels of class >= {channels} would be out '
+                f'of range: set model.tasks.{task}={len(names)} or fix the '
+                f'dataset\'s metainfo {key!r}')

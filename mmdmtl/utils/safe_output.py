@@ -14,11 +14,12 @@ before a single byte is written. A single output file (a split file, a ``.pkl``)
 that exists already is refused unless the caller passes ``overwrite=True`` (the
 tools' ``--overwrite`` flag).
 """
-import json
 import os
 import os.path as osp
 import time
 from typing import Callable, List, Optional
+
+from .atomic_write import atomic_write_json
 
 #: The file that marks a folder as written by mmdmtl.
 OUTPUT_MARKER = '.mmdmtl_output.json'
@@ -85,11 +86,8 @@ def claim_output_dir(path: str,
     os.makedirs(path, exist_ok=True)
     marker = osp.join(path, OUTPUT_MARKER)
     if not osp.isfile(marker):
-        tmp = f'{marker}.tmp{os.getpid()}'
-        with open(tmp, 'w') as f:
-            json.dump(dict(writer=writer, created=time.strftime(
-                '%Y-%m-%dT%H:%M:%S')), f)
-        os.replace(tmp, marker)
+        atomic_write_json(dict(writer=writer, created=time.strftime(
+            '%Y-%m-%dT%H:%M:%S')), marker)
     return path
 
 
@@ -107,3 +105,70 @@ def check_output_file(path: str,
             f'{what} {path} exists already; refusing to overwrite it (pass '
             f'{flag} to replace it, or give another name)')
 
+
+
+class UniqueOutputNames:
+    """One output name per input for one run, so no two inputs share a file.
+
+    ``name(input_path)`` is the input's file stem (``a/0000.png`` -> ``0000``);
+    when another input of the same run has that stem already, the parent folder
+    is added (``b/0000.png`` -> ``b_0000``), then the extension (``photo.jpg``
+    beside ``photo.png`` -> ``photo_jpg``), then a counter. The same input gets
+    the same name again. Inputs without a path (arrays) are numbered
+    ``00000000``, ``00000001``, ... over the whole run. ``renamed`` lists
+    ``(input, name)`` of the inputs that did not keep their stem.
+
+    ``check_target(path)`` returns a notice when ``path`` exists and this run
+    did not write it (an earlier run's output about to be replaced).
+    """
+
+    def __init__(self) -> None:
+        self._taken = {}
+        self._by_input = {}
+        self._count = 0
+        self._written = set()
+        self.renamed: List[tuple] = []
+
+    def _take(self, name: str, key: str) -> str:
+        self._taken[name] = key
+        self._by_input[key] = name
+        return name
+
+    def name(self, input_path: Optional[str] = None) -> str:
+        if not input_path:
+            while f'{self._count:08d}' in self._taken:
+                self._count += 1
+            name = f'{self._count:08d}'
+            self._count += 1
+            return self._take(name, f'<array {name}>')
+        key = osp.normpath(osp.abspath(str(input_path)))
+        if key in self._by_input:
+            return self._by_input[key]
+        stem, ext = osp.splitext(osp.basename(key))
+        parent = osp.basename(osp.dirname(key))
+        candidates = [stem]
+        if parent:
+            candidates.append(f'{parent}_{stem}')
+        candidates.append(f'{candidates[-1]}_{ext.lstrip(".")}' if ext else
+                          f'{candidates[-1]}_')
+        for name in candidates:
+            if name not in self._taken:
+                break
+        else:
+            i = 2
+            while f'{candidates[-1]}_{i}' in self._taken:
+                i += 1
+            name = f'{candidates[-1]}_{i}'
+        if name != stem:
+            self.renamed.append((str(input_path), name))
+        return self._take(name, key)
+
+    def check_target(self, path: str) -> Optional[str]:
+        """A notice when ``path`` holds a file this run did not write."""
+        path = osp.normpath(osp.abspath(path))
+        notice = None
+        if path not in self._written and osp.exists(path):
+            notice = (f'replacing {path}, written before this run (an earlier '
+                      'run into the same output folder)')
+        self._written.add(path)
+        return notice

@@ -54,8 +54,8 @@ def test_make_partial_split_published_pth(tmp_path, shared_path, capsys):
     mps.main(['convert', str(out), '--out', str(pth), '--num-images', '795',
               '--columns', 'semseg', 'depth', 'normals'])
     import torch
-    a = torch.load(src, weights_only=False)['labels_weights']
-    b = torch.load(pth, weights_only=False)['labels_weights']
+    a = torch.load(src, weights_only=True)['labels_weights']
+    b = torch.load(pth, weights_only=True)['labels_weights']
     assert torch.equal(a, b)
 
 

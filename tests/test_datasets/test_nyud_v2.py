@@ -92,7 +92,7 @@ def test_nyud_partial_published_split(tmp_path, layouts, shared_path):
     assert ds.label_matrix.sum(0).tolist() == [265, 265, 265]
     # Row i of the file (columns semseg, depth, normals) is image i.
     import torch
-    w = torch.load(split, weights_only=False)['labels_weights'].numpy()
+    w = torch.load(split, weights_only=True)['labels_weights'].numpy()
     np.testing.assert_array_equal(ds.label_matrix, w[:, [0, 2, 1]] > 0)
     for i in range(3):
         s = ds[i]['data_samples']

@@ -30,12 +30,17 @@ def test_saves_keep_and_pointer(tmp_path, toy):
 
 
 def test_stale_tmp_files_removed_before_training(tmp_path, toy):
-    stale = tmp_path / '.iter_4.pth.abc123.tmp'
+    stale = tmp_path / '.iter_4.pth.mmdmtl-abc123.tmp'
     stale.write_bytes(b'half')
+    users = [tmp_path / '.notes.tmp', tmp_path / '.iter_4.pth.abc123.tmp']
+    for path in users:
+        path.write_bytes(b'the user owns this')
     runner = toy.build_runner(tmp_path, max_iters=2, val_interval=0,
                               ckpt_interval=2)
     runner.train()
     assert not stale.exists()
+    # only mmdmtl's own temp files go: same suffix, other names are kept
+    assert all(p.read_bytes() == b'the user owns this' for p in users)
     assert _ckpts(tmp_path) == ['iter_2.pth']
 
 

@@ -11,9 +11,9 @@ from mmengine.fileio import get_file_backend
 
 from mmdmtl.engine.checkpoint import (ATOMIC_BACKEND_NAME, AtomicLocalBackend,
                                       CheckpointMismatchError,
-                                      atomic_write_bytes, check_checkpoint_fits,
-                                      compare_state_dicts, extract_state_dict,
-                                      remove_stale_tmp_files)
+                                      check_checkpoint_fits,
+                                      compare_state_dicts, extract_state_dict)
+from mmdmtl.utils.atomic_write import atomic_write_bytes, remove_own_tmp_files
 
 
 def test_atomic_write_replaces_content(tmp_path):
@@ -45,7 +45,7 @@ def test_killed_write_leaves_old_file(tmp_path):
     path.write_bytes(b'old complete checkpoint')
     script = textwrap.dedent(f"""
         import resource
-        from mmdmtl.engine.checkpoint import atomic_write_bytes
+        from mmdmtl.utils.atomic_write import atomic_write_bytes
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
         atomic_write_bytes(b'n' * 100000, {str(path)!r})
     """)
@@ -54,9 +54,9 @@ def test_killed_write_leaves_old_file(tmp_path):
     assert proc.returncode != 0  # killed (SIGXFSZ) or failed with EFBIG
     assert path.read_bytes() == b'old complete checkpoint'
     leftovers = [n for n in os.listdir(tmp_path) if n != 'ckpt.pth']
-    assert all(n.startswith('.ckpt.pth.') and n.endswith('.tmp')
+    assert all(n.startswith('.ckpt.pth.mmdmtl-') and n.endswith('.tmp')
                for n in leftovers)
-    removed = remove_stale_tmp_files(str(tmp_path))
+    removed = remove_own_tmp_files(str(tmp_path))
     assert len(removed) == len(leftovers)
     assert os.listdir(tmp_path) == ['ckpt.pth']
 
@@ -69,6 +69,22 @@ def test_backend_is_registered(tmp_path):
     backend.put_text('hello', str(tmp_path / 'y.txt'))
     assert (tmp_path / 'x.bin').read_bytes() == b'abc'
     assert (tmp_path / 'y.txt').read_text() == 'hello'
+
+
+def test_backend_defers_removals_until_the_block_succeeds(tmp_path):
+    backend = AtomicLocalBackend()
+    old, other = tmp_path / 'old.pth', tmp_path / 'other.pth'
+    old.write_bytes(b'o')
+    other.write_bytes(b'x')
+    with backend.deferred_removals():
+        backend.remove(str(old))
+        assert old.exists()  # still there while the new save runs
+    assert not old.exists()
+    with pytest.raises(RuntimeError):
+        with backend.deferred_removals():
+            backend.remove(str(other))
+            raise RuntimeError('save failed')
+    assert other.exists()  # a failed save removes nothing
 
 
 class _Net(nn.Module):

@@ -121,7 +121,8 @@ def measure_crop_check(shared, draws):
     split = osp.join(shared, 'partial_label_splits', 'pascal_context',
                      'onelabel.npy')
     if osp.isfile(split):
-        data = np.load(split, allow_pickle=True).item()
+        from mmdmtl.utils.safe_load import load_pickled_npy
+        data = load_pickled_npy(split, 'split file')
         n = len({i for v in data.values() for i in v})
         sem = len(set(data['semseg']))
         print(f'crop check: one-label split: {n - sem} of {n} images '

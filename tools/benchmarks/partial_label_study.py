@@ -871,10 +871,8 @@ def compare_table(out_dirs: Sequence[str]) -> str:
 
 
 def _write_json(path: str, obj) -> None:
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
+    from mmdmtl.utils.atomic_write import atomic_write_json
+    atomic_write_json(obj, path, indent=1)
 
 
 def main(argv=None):

@@ -29,8 +29,6 @@ import os.path as osp
 import re
 import sys
 
-import numpy as np
-
 from mmdmtl.datasets.file_io import read_id_list
 from mmdmtl.datasets.partial_labels import (LABEL_SETTINGS,
                                             generate_label_matrix,
@@ -46,7 +44,8 @@ def _file_ids(path):
         with open(path) as f:
             return list(json.load(f))
     if ext == '.npy':
-        data = np.load(path, allow_pickle=True).item()
+        from mmdmtl.utils.safe_load import load_pickled_npy
+        data = load_pickled_npy(path, 'split file')
         ids = {str(i) for v in data.values() for i in v}
         # Numeric ids sort numerically, others lexically.
         return sorted(ids, key=lambda s: (0, int(s)) if re.fullmatch(

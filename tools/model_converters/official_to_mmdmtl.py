@@ -54,20 +54,20 @@ def main(argv=None):
     import torch
 
     import mmdmtl
-    from mmdmtl.engine.checkpoint import atomic_write_bytes
+    from mmdmtl.utils.atomic_write import atomic_write_bytes
     from mmdmtl.models.official_checkpoint import (check_against_model,
                                                    convert_official_state_dict,
                                                    extract_state_dict)
     from mmdmtl.utils.cli import check_checkpoint_arg, check_config_arg
+    from mmdmtl.utils.safe_load import load_torch_file
     from mmdmtl.utils.safe_output import check_output_file
 
     check_checkpoint_arg(args.src, 'SRC')
     check_config_arg(args.config, '--config')
     check_output_file(args.dst, 'DST', overwrite=args.overwrite)
-    # The published file pickles its optimizer/scheduler states: plain containers,
-    # but not all of them pass torch's weights-only unpickler; it is the user's own
-    # download, read once here.
-    obj = torch.load(args.src, map_location='cpu', weights_only=False)
+    # A downloaded file: weights-only, never a full unpickle (a file with other
+    # objects is refused naming the type; see docs/failure_modes.md for the fix).
+    obj = load_torch_file(args.src, 'SRC (released checkpoint)')
     sd, rest = extract_state_dict(obj)
     converted, summary = convert_official_state_dict(sd)
     model = build_model(args.config)

@@ -22,7 +22,7 @@ from typing import Dict, Sequence
 import cv2
 import numpy as np
 
-from ..file_io import write_atomic_text
+from mmdmtl.utils.atomic_write import atomic_write_text
 from .file_lock import exclusive_file_lock
 from .renderer import generate_sample
 
@@ -163,9 +163,9 @@ def generate_synthetic_scenes(data_root: str,
             for job in jobs:
                 _generate_range(job)
         for split, n in (('train', num_train), ('val', num_val)):
-            write_atomic_text(
-                osp.join(data_root, 'gt_sets', f'{split}.txt'),
-                ''.join(sample_id(split, i) + '\n' for i in range(n)))
+            atomic_write_text(
+                ''.join(sample_id(split, i) + '\n' for i in range(n)),
+                osp.join(data_root, 'gt_sets', f'{split}.txt'))
         # The manifest goes last: its presence means "complete".
-        write_atomic_text(manifest_path, json.dumps(wanted, indent=1))
+        atomic_write_text(json.dumps(wanted, indent=1), manifest_path)
         return True

@@ -5,11 +5,14 @@ argument, is inherited unchanged):
 
 - local checkpoints are written through ``AtomicLocalBackend`` (temporary file, fsync,
   atomic rename), so a save killed half-way leaves the previous files intact;
-- ``last_checkpoint`` (what ``resume=True`` reads) is rewritten atomically and only
-  after the new checkpoint is complete;
 - with ``max_keep_ckpts``, the oldest checkpoint is removed *after* the new one is
-  saved (MMEngine removes it first, so a killed save could leave no usable checkpoint);
-- leftovers of killed saves (``.<name>.<random>.tmp``) are removed before training;
+  saved (MMEngine removes it first, so a killed save could leave no usable checkpoint):
+  the backend defers the hook's removals until ``_save_checkpoint_with_step`` returns;
+- ``last_checkpoint`` is written by MMEngine after the new checkpoint is complete; a
+  pointer that names a missing or damaged file is reported by ``tools/train.py
+  --resume`` (mmdmtl/engine/resume.py), which names the newest intact checkpoint;
+- leftovers of killed saves (``.<name>.mmdmtl-<random>.tmp``, and only those) are
+  removed before training;
 - ``save_best`` may also come from the top-level config key ``best_checkpoint =
   dict(save_best='multi_task/delta_m', rule='greater')``, which the dataset configs
   set (a dataset config cannot set ``default_hooks``: the schedule config does, and
@@ -19,15 +22,13 @@ argument, is inherited unchanged):
   ``best_checkpoint`` (a dataset default, e.g. semseg/mIoU in a depth-only baseline)
   is a warning and no best checkpoint.
 """
-import os.path as osp
-
 from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
 
 from mmdmtl.registry import HOOKS
-from ..checkpoint import (ATOMIC_BACKEND_NAME, atomic_write_text,
-                          remove_stale_tmp_files)
+from mmdmtl.utils.atomic_write import remove_own_tmp_files
+from ..checkpoint import ATOMIC_BACKEND_NAME, AtomicLocalBackend
 from ..mmengine_compat import (init_save_best_rule,
                                require_checkpoint_hook_internals)
 
@@ -99,48 +100,17 @@ class AtomicCheckpointHook(CheckpointHook):
             self.backend_args = dict(backend=ATOMIC_BACKEND_NAME)
         super().before_train(runner)
         if is_main_process() and isinstance(self.file_backend, LocalBackend):
-            removed = remove_stale_tmp_files(str(self.out_dir))
+            removed = remove_own_tmp_files(str(self.out_dir))
             if removed:
                 runner.logger.warning(
                     f'removed {len(removed)} temporary file(s) of interrupted '
                     f'checkpoint saves: {removed}')
 
     def _save_checkpoint_with_step(self, runner, step, meta):
-        # Same bookkeeping as the parent, reordered: save, publish the pointer,
-        # and only then delete the checkpoint that fell out of ``max_keep_ckpts``.
-        to_remove = None
-        if self.max_keep_ckpts > 0:
-            if not (len(self.keep_ckpt_ids) > 0
-                    and self.keep_ckpt_ids[-1] == step):
-                if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
-                    to_remove = self.keep_ckpt_ids.popleft()
-                self.keep_ckpt_ids.append(step)
-                runner.message_hub.update_info('keep_ckpt_ids',
-                                               list(self.keep_ckpt_ids))
-
-        ckpt_filename = self.filename_tmpl.format(step)
-        self.last_ckpt = self.file_backend.join_path(self.out_dir, ckpt_filename)
-        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
-
-        runner.save_checkpoint(
-            self.out_dir,
-            ckpt_filename,
-            self.file_client_args,
-            save_optimizer=self.save_optimizer,
-            save_param_scheduler=self.save_param_scheduler,
-            meta=meta,
-            by_epoch=self.by_epoch,
-            backend_args=self.backend_args,
-            **self.args)
-
-        if not is_main_process():
-            return
-        atomic_write_text(self.last_ckpt,
-                          osp.join(runner.work_dir, 'last_checkpoint'))
-        if to_remove is not None and to_remove != step:
-            path = self.file_backend.join_path(
-                self.out_dir, self.filename_tmpl.format(to_remove))
-            if self.file_backend.isfile(path):
-                self.file_backend.remove(path)
-            elif self.file_backend.isdir(path):
-                self.file_backend.rmtree(path)
+        # MMEngine's bookkeeping unchanged; only the removal of the checkpoint
+        # that falls out of ``max_keep_ckpts`` waits until the new one is saved.
+        if isinstance(self.file_backend, AtomicLocalBackend):
+            with self.file_backend.deferred_removals():
+                super()._save_checkpoint_with_step(runner, step, meta)
+        else:
+            super()._save_checkpoint_with_step(runner, step, meta)

@@ -7,6 +7,11 @@ model partly random. This hook compares the checkpoint with the model when it is
 (``after_load_checkpoint``, before the weights are copied) and raises
 ``CheckpointMismatchError`` with a report of missing, unexpected and shape-mismatched
 keys, naming the file.
+
+It also records the model's ordered ``{task: channels}`` as ``meta['tasks']`` in
+every checkpoint it sees saved, and refuses a checkpoint whose recorded tasks are
+the config's in another order (the per-task weights would load by position into
+the wrong heads) or with other channels, naming both orders and the fix.
 """
 from typing import Optional
 
@@ -14,7 +19,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmdmtl.registry import HOOKS
-from ..checkpoint import check_checkpoint_fits
+from ..checkpoint import (check_checkpoint_fits, check_task_order,
+                          model_task_channels)
 from ..mmengine_compat import runner_is_resuming, runner_load_from
 
 
@@ -59,9 +65,20 @@ class CheckpointCheckHook(Hook):
             src = find_latest_checkpoint(runner.work_dir)
         return src
 
-    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        model = runner.model.module if is_model_wrapper(
+    @staticmethod
+    def _model(runner):
+        return runner.model.module if is_model_wrapper(
             runner.model) else runner.model
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        tasks = model_task_channels(self._model(runner))
+        if tasks is not None:
+            checkpoint.setdefault('meta', {})['tasks'] = tasks
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        model = self._model(runner)
+        check_task_order(model, checkpoint,
+                         str(self._source(runner) or 'checkpoint'))
         resuming = runner_is_resuming(runner)
         strict = self.strict_resume if resuming else self.strict_load
         report = check_checkpoint_fits(

@@ -6,7 +6,9 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmdmtl.registry import HOOKS
-from mmdmtl.utils.config_checks import (ConfigCheckError, check_loader_batch_size,
+from mmdmtl.utils.config_checks import (ConfigCheckError, batch_exceeds_dataset,
+                                        check_classes_agree,
+                                        check_loader_batch_size,
                                         check_loss_weights, check_tasks_agree,
                                         check_train_config)
 
@@ -28,7 +30,10 @@ class TrainCheckHook(Hook):
       else the top-level config key ``zero_shot_tasks``);
     * every task the training split labels has a head in the model;
     * ``model.loss_weights`` / ``init_loss_weight`` are >= 0;
-    * ``train_dataloader.batch_size`` equals the sampler's batch size.
+    * ``train_dataloader.batch_size`` equals the sampler's batch size;
+    * each class task's output channels equal the dataset's number of classes
+      (also checked for the val/test datasets before validating/testing);
+    * a batch larger than the training split is a warning (batches repeat images).
 
     During training every BatchNorm layer in training mode checks that it sees more than one value per channel; batch size 1 on inputs
     so small that a feature map is 1x1 raises naming the layer, the input size and
@@ -65,7 +70,30 @@ class TrainCheckHook(Hook):
             check_tasks_agree(tuple(tasks), loader.dataset, zero_shot)
         if loader is not None:
             check_loader_batch_size(loader)
+            self._check_classes(model, loader, 'train_dataloader')
+            from mmengine.dist import get_world_size
+            too_big = batch_exceeds_dataset(loader, get_world_size())
+            if too_big:
+                runner.logger.warning(too_big)
         self._guard_batch_norm(model)
+
+    @staticmethod
+    def _check_classes(model, loader, key: str) -> None:
+        tasks = getattr(model, 'tasks', None)
+        if isinstance(tasks, dict) and loader is not None:
+            check_classes_agree(tasks, loader.dataset, key)
+
+    def before_val(self, runner) -> None:
+        loop = getattr(runner, 'val_loop', None)
+        self._check_classes(
+            runner.model.module if is_model_wrapper(runner.model) else
+            runner.model, getattr(loop, 'dataloader', None), 'val_dataloader')
+
+    def before_test(self, runner) -> None:
+        loop = getattr(runner, 'test_loop', None)
+        self._check_classes(
+            runner.model.module if is_model_wrapper(runner.model) else
+            runner.model, getattr(loop, 'dataloader', None), 'test_dataloader')
 
     # ------------------------------------------------ batch-1 BatchNorm guard
     def _guard_batch_norm(self, model) -> None:

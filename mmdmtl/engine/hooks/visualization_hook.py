@@ -1,4 +1,5 @@
 """Hooks that draw (and optionally save) the multi-task predictions of val/test."""
+import logging
 import os.path as osp
 from typing import Optional, Sequence
 
@@ -8,14 +9,40 @@ from mmengine.visualization import Visualizer
 
 from mmdmtl.registry import HOOKS
 from mmdmtl.structures import check_task_names
-from mmdmtl.utils.safe_output import claim_output_dir
+from mmdmtl.utils.safe_output import UniqueOutputNames, claim_output_dir
 
 
-def _image_stem(data_sample, fallback: str) -> str:
-    path = data_sample.metainfo.get('img_path')
-    if not path:
-        return fallback
-    return osp.splitext(osp.basename(str(path)))[0]
+def _output_name(names: UniqueOutputNames, data_sample) -> str:
+    """A name for the sample's output files, unique in this run."""
+    return names.name(data_sample.metainfo.get('img_path'))
+
+
+def _warn_replacing(names: UniqueOutputNames, state: dict):
+    """``before_write`` callback: say once (with the count at the end) that
+    files of an earlier run are replaced."""
+    from mmengine.logging import print_log
+
+    def check(path: str) -> None:
+        notice = names.check_target(path)
+        if notice is not None:
+            state['replaced'] = state.get('replaced', 0) + 1
+            if state['replaced'] == 1:
+                print_log(notice, logger='current', level=logging.WARNING)
+
+    return check
+
+
+def _report_names(names: UniqueOutputNames, state: dict, what: str) -> None:
+    from mmengine.logging import print_log
+    if names.renamed:
+        shown = ', '.join(f'{p} -> {n}' for p, n in names.renamed[:3])
+        print_log(f'{what}: {len(names.renamed)} input(s) share a file name with '
+                  f'another input and were named apart ({shown}'
+                  f'{", ..." if len(names.renamed) > 3 else ""})',
+                  logger='current', level=logging.WARNING)
+    if state.get('replaced'):
+        print_log(f'{what}: replaced {state["replaced"]} file(s) written before '
+                  'this run', logger='current', level=logging.WARNING)
 
 
 @HOOKS.register_module()
@@ -94,6 +121,7 @@ class MultiTaskVisualizationHook(Hook):
     def before_test(self, runner: Runner) -> None:
         self._test_index = 0
         self._drawn = 0
+        self._names, self._state = UniqueOutputNames(), {}
         if self.draw and self.out_dir is not None:
             self._resolved_out = (self.out_dir if osp.isabs(self.out_dir) else
                                   osp.join(runner.work_dir, self.out_dir))
@@ -110,8 +138,10 @@ class MultiTaskVisualizationHook(Hook):
             return
         if self.every_n_inner_iters(batch_idx, self.interval):
             sample = outputs[0]
-            self._draw(f'val_{_image_stem(sample, str(batch_idx))}', sample,
-                       step=runner.iter)
+            path = sample.metainfo.get('img_path')
+            stem = osp.splitext(osp.basename(str(path)))[0] if path else str(
+                batch_idx)
+            self._draw(f'val_{stem}', sample, step=runner.iter)
 
     def after_test_iter(self,
                         runner: Runner,
@@ -127,21 +157,30 @@ class MultiTaskVisualizationHook(Hook):
                 continue
             if self.max_samples is not None and self._drawn >= self.max_samples:
                 continue
-            stem = _image_stem(sample, f'{index:06d}')
+            stem = _output_name(self._names, sample)
             out_file = None
             if self._resolved_out is not None:
                 out_file = osp.join(self._resolved_out, f'{stem}.png')
+                _warn_replacing(self._names, self._state)(out_file)
             self._draw(f'test_{stem}', sample, step=index, out_file=out_file)
             self._drawn += 1
+
+    def after_test(self, runner: Runner) -> None:
+        if getattr(self, '_names', None) is not None and \
+                self._resolved_out is not None:
+            _report_names(self._names, self._state, '--show-dir')
 
 
 @HOOKS.register_module()
 class MultiTaskPredictionSaveHook(Hook):
     """Write every test prediction to files (``tools/test.py --out DIR``).
 
-    For each image and task: ``<out_dir>/<task>/<image stem>.png`` (a readable
+    For each image and task: ``<out_dir>/<task>/<name>.png`` (a readable
     encoding, see :func:`mmdmtl.apis.save_task_predictions`) and, with
-    ``save_npy=True``, the exact array as ``.npy``.
+    ``save_npy=True``, the exact array as ``.npy``. ``<name>`` is the image's
+    file stem, made unique within the run (``UniqueOutputNames``: ``a/0000.png``
+    and ``b/0000.png`` give ``0000`` and ``b_0000``); replacing a file of an
+    earlier run into the same folder is logged.
 
     Args:
         out_dir (str): output directory (created).
@@ -162,6 +201,7 @@ class MultiTaskPredictionSaveHook(Hook):
 
     def before_test(self, runner: Runner) -> None:
         self._index = 0
+        self._names, self._state = UniqueOutputNames(), {}
         self._resolved = (self.out_dir if osp.isabs(self.out_dir) else osp.join(
             runner.work_dir, self.out_dir))
         claim_output_dir(self._resolved, 'MultiTaskPredictionSaveHook',
@@ -175,8 +215,13 @@ class MultiTaskPredictionSaveHook(Hook):
         from mmdmtl.structures.prediction_io import (predictions_to_numpy,
                                                      save_task_predictions)
         for sample in outputs or ():
-            stem = _image_stem(sample, f'{self._index:06d}')
+            stem = _output_name(self._names, sample)
             self._index += 1
             preds = predictions_to_numpy(sample, self.tasks)
-            save_task_predictions(preds, self._resolved, stem,
-                                  save_npy=self.save_npy)
+            save_task_predictions(
+                preds, self._resolved, stem, save_npy=self.save_npy,
+                before_write=_warn_replacing(self._names, self._state))
+
+    def after_test(self, runner: Runner) -> None:
+        if getattr(self, '_names', None) is not None:
+            _report_names(self._names, self._state, '--out')

@@ -17,11 +17,14 @@ sample of the evaluation has such a record, EVERY metric of the task is reported
 as NaN, with a ``NonFiniteMetricWarning`` naming the images and their counts of
 non-finite pixels. A NaN prediction is never scored as "no edge", "0 degrees" or
 a finite depth error, and the other images' numbers are not passed off as the
-score of the whole set. An evaluation with no labelled sample gives NaN for every
+score of the whole set. An evaluation with no labelled sample, or whose labelled
+samples hold no valid label pixel (all ignore/invalid), gives NaN for every
 metric and an ``EmptyMetricWarning``.
 """
 import functools
 import logging
+import math
+import re
 import warnings
 from abc import abstractmethod
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -147,6 +150,7 @@ class BaseDenseMetric(BaseMetric):
             bad = [r for r in results if r.get('reason') == NON_FINITE]
             self._in_compute = True
             self._nonfinite_pending = bool(bad)
+            self._empty_warned = False
             try:
                 out = _own(self, results)
             finally:
@@ -155,6 +159,15 @@ class BaseDenseMetric(BaseMetric):
             if bad and out:
                 self._warn_nonfinite(bad, results)
                 out = {k: float('nan') for k in out}
+            elif out and not self._empty_warned and all(
+                    isinstance(v, float) and math.isnan(v)
+                    for v in out.values()):
+                # counted images, but not one valid label pixel among them
+                metric_warning(
+                    f'{type(self).__name__}: the {len(self.counted(results))} '
+                    f'counted image(s) of task {self.task!r} hold no valid '
+                    'label pixel (all ignore/invalid); its metrics are NaN',
+                    EmptyMetricWarning)
             return out
 
         compute_metrics._nonfinite_rule = True
@@ -199,6 +212,7 @@ class BaseDenseMetric(BaseMetric):
                                '(did the model predict this task?)')
             if tuple(pred.shape[-2:]) != tuple(gt.shape[-2:]):
                 raise ValueError(
+                    f'{type(self).__name__} (task {self.task!r}), image '
                     f'{sample_name(ds)}: {self.spec.pred_field} is '
                     f'{tuple(pred.shape)} but {self.spec.gt_field} is '
                     f'{tuple(gt.shape)}; predictions must be at label size')
@@ -224,11 +238,33 @@ class BaseDenseMetric(BaseMetric):
         """Append one record per sample (stats computed for the whole batch)."""
         idx, preds, gts, records = self._split(data_samples)
         if idx:
-            per_sample = self.batch_records(preds, gts,
-                                            [data_samples[i] for i in idx])
+            used = [data_samples[i] for i in idx]
+            try:
+                per_sample = self.batch_records(preds, gts, used)
+            except (ValueError, RuntimeError) as err:
+                named = self._named(err, used)
+                if named is err:
+                    raise
+                raise named from err
             for i, rec in zip(idx, per_sample):
                 records[i] = rec
         self.results.extend(records)
+
+    def _named(self, err: Exception, samples: List[Any]) -> Exception:
+        """``err`` of the batch computation with the task and the image(s)
+        named (the functional code only knows positions in the batch)."""
+        text = str(err)
+        if f'(task {self.task!r})' in text:
+            return err
+        m = re.match(r'sample (\d+): (.*)', text, re.S)
+        if m and int(m[1]) < len(samples):
+            where = sample_name(samples[int(m[1])])
+            text = m[2]
+        else:
+            where = ', '.join(sample_name(s) for s in samples[:4]) + (
+                ', ...' if len(samples) > 4 else '')
+        return type(err)(f'{type(self).__name__} (task {self.task!r}), image '
+                         f'{where}: {text}')
 
     @abstractmethod
     def batch_records(self, preds: List[Any], gts: List[Any],
@@ -240,6 +276,7 @@ class BaseDenseMetric(BaseMetric):
         return [r for r in results if r.get('counted')]
 
     def _warn_empty(self) -> None:
+        self._empty_warned = True
         if getattr(self, '_nonfinite_pending', False):
             return  # every sample was non-finite: that warning says it
         metric_warning(

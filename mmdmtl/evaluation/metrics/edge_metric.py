@@ -223,6 +223,11 @@ class EdgeMetric(BaseDenseMetric):
             return dict(odsF=float('nan'), oisF=float('nan'), AP=float('nan'))
         stack = {k: np.stack([r[k] for r in rec]) for k in
                  ('cntR', 'sumR', 'cntP', 'sumP')}
+        if not stack['sumR'].any():
+            # The NaN rule of every metric: nothing to recall (all ignore, or
+            # no edge pixel anywhere) is NaN, never a 0.0 score (the base
+            # class warns).
+            return dict(odsF=float('nan'), oisF=float('nan'), AP=float('nan'))
         s = edge_scores(stack['cntR'], stack['sumR'], stack['cntP'],
                         stack['sumP'], self.thresholds)
         return dict(odsF=100.0 * s['odsF'], oisF=100.0 * s['oisF'],

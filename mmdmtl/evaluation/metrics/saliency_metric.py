@@ -76,6 +76,8 @@ class SaliencyMetric(BaseDenseMetric):
         pp = np.sum([r['pred_pos'] for r in rec], axis=0)
         gp = float(sum(r['gt_pos'] for r in rec))
         valid = float(sum(r['valid'] for r in rec))
+        if valid == 0:  # all ignore: nothing to score (NaN, the base warns)
+            return dict(maxF=float('nan'), mIoU=float('nan'))
         best = max_fbeta(tp[:-1], pp[:-1], gp, self.thresholds, self.beta_sq)
         # 2-class areas at the IoU threshold: class 1 = salient, 0 = background
         tp1, pp1 = float(tp[-1]), float(pp[-1])

@@ -8,7 +8,7 @@ from mmengine.logging import MMLogger, print_log
 
 from mmdmtl.registry import METRICS
 from ..functional import batch_class_areas, segmentation_scores
-from .base_dense_metric import BaseDenseMetric
+from .base_dense_metric import BaseDenseMetric, sample_name
 
 
 @METRICS.register_module()
@@ -77,12 +77,35 @@ class SemSegMetric(BaseDenseMetric):
             f'of classes: give num_classes= or class_names= in the metric config, '
             f'or a dataset whose metainfo has {self.classes_key!r}')
 
+    @property
+    def dataset_meta(self) -> Optional[dict]:
+        return self._dataset_meta
+
+    @dataset_meta.setter
+    def dataset_meta(self, dataset_meta: Optional[dict]) -> None:
+        # Set by the Evaluator from the dataset before the first sample: an
+        # explicit num_classes/class_names that disagrees with the dataset's
+        # classes would ignore (or invent) classes and still give a believable
+        # mIoU.
+        self._dataset_meta = dataset_meta
+        names = (dataset_meta or {}).get(self.classes_key)
+        mine = self._num_classes if self._num_classes is not None else (
+            len(self._class_names) if self._class_names else None)
+        if names and mine is not None and int(mine) != len(names):
+            raise ValueError(
+                f'{type(self).__name__} (task {self.task!r}) counts {mine} '
+                f'classes but the dataset names {len(names)} (metainfo '
+                f'{self.classes_key!r}): pixels of the other classes would be '
+                'ignored or never occur; drop num_classes/class_names from the '
+                'evaluator config (the dataset\'s classes are used) or fix them')
+
     def keep(self, gt: torch.Tensor) -> Optional[str]:
         """Reason to drop a labelled sample (None = keep it)."""
         return None
 
     def batch_records(self, preds: List[Any], gts: List[Any],
                       samples: List[Any]) -> List[Dict]:
+        self._check_label_range(gts, samples)
         reasons = [self.keep(torch.as_tensor(g)) for g in gts]
         use = [i for i, r in enumerate(reasons) if r is None]
         inter, pred_area, label_area = batch_class_areas(
@@ -99,6 +122,22 @@ class SemSegMetric(BaseDenseMetric):
                 pred_area=pred_area[j],
                 label_area=label_area[j])
         return out
+
+    def _check_label_range(self, gts: List[Any], samples: List[Any]) -> None:
+        """A label value outside [0, num_classes) (other than ignore_index) is
+        an error naming the image: counting it as ignored would score a
+        subset of the classes as if it were all of them."""
+        for g, sample in zip(gts, samples):
+            g = torch.as_tensor(g)
+            bad = g[(g != self.ignore_index) & ((g < 0) |
+                                                 (g >= self.num_classes))]
+            if bad.numel():
+                raise ValueError(
+                    f'{type(self).__name__} (task {self.task!r}), image '
+                    f'{sample_name(sample)}: label value {int(bad.max())} is '
+                    f'outside the {self.num_classes} classes of the evaluator '
+                    f'(ignore_index {self.ignore_index}); set the evaluator\'s '
+                    'num_classes to the dataset\'s number of classes')
 
     def compute_metrics(self, results: List[Dict]) -> Dict[str, float]:
         rec = self.counted(results)
@@ -154,6 +193,28 @@ class HumanPartsMetric(SemSegMetric):
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.drop_images_without_parts = drop_images_without_parts
+
+    @property
+    def dataset_meta(self) -> Optional[dict]:
+        return self._dataset_meta
+
+    @dataset_meta.setter
+    def dataset_meta(self, dataset_meta: Optional[dict]) -> None:
+        # Set by the Evaluator from the dataset before the first sample: an
+        # explicit num_classes/class_names that disagrees with the dataset's
+        # classes would ignore (or invent) classes and still give a believable
+        # mIoU.
+        self._dataset_meta = dataset_meta
+        names = (dataset_meta or {}).get(self.classes_key)
+        mine = self._num_classes if self._num_classes is not None else (
+            len(self._class_names) if self._class_names else None)
+        if names and mine is not None and int(mine) != len(names):
+            raise ValueError(
+                f'{type(self).__name__} (task {self.task!r}) counts {mine} '
+                f'classes but the dataset names {len(names)} (metainfo '
+                f'{self.classes_key!r}): pixels of the other classes would be '
+                'ignored or never occur; drop num_classes/class_names from the '
+                'evaluator config (the dataset\'s classes are used) or fix them')
 
     def keep(self, gt: torch.Tensor) -> Optional[str]:
         if not self.drop_images_without_parts:

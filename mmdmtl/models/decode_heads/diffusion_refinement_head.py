@@ -156,13 +156,29 @@ class DiffusionRefinementHead(BaseDecodeHead):
 
     def _final_and_initial(self, inputs, batch_img_metas=None):
         """Backbone maps -> (final logits, initial logits) at the fuse stride."""
-        x = self.stem(self._transform_inputs(inputs))
+        x = self._transform_inputs(inputs)
+        if x.shape[1] != self.stem.conv.in_channels:
+            self._raise_in_channels(inputs, x)
+        x = self.stem(x)
         feats, preds = self.init_heads(x)
         cond = self.conditioner(feats, preds) if self.conditioner is not None \
             else x
         keys = sample_seed_keys(batch_img_metas) if batch_img_metas else None
         refined = self.denoiser.refine(feats, preds, cond, sample_keys=keys)
         return self.cls_seg(refined['semseg'][0]), preds['semseg']
+
+    def _raise_in_channels(self, inputs, x) -> None:
+        """The backbone maps do not have ``in_channels``: name the numbers and
+        the fix instead of the stem conv's shape error."""
+        index = self.in_index if isinstance(self.in_index, (list, tuple)) \
+            else [self.in_index]
+        got = [int(inputs[i].shape[1]) for i in index]
+        fix = got if self.input_transform == 'resize_concat' else got[0]
+        raise ValueError(
+            f'{type(self).__name__}: in_channels={self.in_channels} but the '
+            f'backbone map(s) at in_index={self.in_index} have {got} channels '
+            f'({int(x.shape[1])} after {self.input_transform or "selection"}); '
+            f'set decode_head.in_channels={fix}')
 
     def forward(self, inputs, batch_img_metas: Optional[List[dict]] = None):
         """Backbone maps -> final logits at the fuse stride."""

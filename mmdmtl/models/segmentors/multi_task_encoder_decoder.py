@@ -38,6 +38,25 @@ def _denoiser_config(cfg: dict, channels: int) -> dict:
     return cfg
 
 
+def check_class_labels(task: str, target: torch.Tensor, num_classes: int,
+                       data_samples) -> None:
+    """A class label outside [0, num_classes) (other than ignore) names the
+    task, the value and the fix (torch says only "Target 8 is out of bounds",
+    and on a GPU a device-side assert)."""
+    ignore = get_task(task).ignore_index
+    bad = (target != ignore) & ((target < 0) | (target >= num_classes))
+    if bool(bad.any()):
+        value = int(target[bad].max())
+        row = int(bad.flatten(1).any(1).nonzero()[0])
+        path = data_samples[row].metainfo.get('img_path', f'batch item {row}') \
+            if row < len(data_samples) else f'batch item {row}'
+        raise ValueError(
+            f'task {task!r}: label value {value} in {path} is outside the '
+            f'{num_classes} classes the model predicts (model.tasks.{task} = '
+            f'{num_classes}; ignore value {ignore}): set model.tasks.{task} to '
+            "the dataset's number of classes, or fix the labels")
+
+
 @MODELS.register_module()
 class MultiTaskEncoderDecoder(BaseModel):
     """Multi-task encoder-decoder of DiffusionMTL.
@@ -244,6 +263,8 @@ class MultiTaskEncoderDecoder(BaseModel):
         losses = {}
         for ti, task in enumerate(self.task_names):
             target, _ = stack_task_targets(data_samples, task, device=device)
+            if get_task(task).kind == 'class':
+                check_class_labels(task, target, self.tasks[task], data_samples)
             size = target.shape[-2:]
             lam = self.loss_weights[task]
             loss_fn = self.task_losses[task]
