@@ -106,7 +106,7 @@ def build_train_cfg(args) -> Config:
     hooks = list(cfg.get('custom_hooks', None) or [])
     if not any(isinstance(h, dict) and str(h.get('type', '')).split('.')[-1]
                == 'TrainCheckHook' for h in hooks):
-        hooks.insert(0, dict(type='TrainCheckHook'))
+        hooks.insert(0, dict(type='mmdmtl.TrainCheckHook'))
         cfg.custom_hooks = hooks
 
     setup_distributed(cfg, args.launcher)

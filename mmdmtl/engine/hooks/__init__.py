@@ -5,8 +5,10 @@ from .fast_inference_hook import FastInferenceHook
 from .nonfinite_loss_hook import NonFiniteLossHook
 from .train_check_hook import TrainCheckHook
 from .visualization_hook import (MultiTaskPredictionSaveHook,
-                                 MultiTaskVisualizationHook)
+                                 MultiTaskVisualizationHook,
+                                 SegPanelVisualizationHook)
 
 __all__ = [
     'AtomicCheckpointHook', 'CheckpointCheckHook', 'ExactResumeHook', 'FastInferenceHook',
-    'NonFiniteLossHook', 'TrainCheckHook', 'MultiTaskVisualizationHook', 'MultiTaskPredictionSaveHook']
+    'NonFiniteLossHook', 'TrainCheckHook', 'MultiTaskVisualizationHook', 'MultiTaskPredictionSaveHook',
+    'SegPanelVisualizationHook']
