@@ -107,7 +107,13 @@ def build_train_cfg(args) -> Config:
     if not any(isinstance(h, dict) and str(h.get('type', '')).split('.')[-1]
                == 'TrainCheckHook' for h in hooks):
         hooks.insert(0, dict(type='mmdmtl.TrainCheckHook'))
-        cfg.custom_hooks = hooks
+    # Distributed: every rank's BatchNorm statistics are averaged before each
+    # validation and checkpoint, so that the saved file reproduces validation.
+    if args.launcher != 'none' and not any(
+            isinstance(h, dict) and str(h.get('type', '')).split('.')[-1]
+            == 'SyncBuffersHook' for h in hooks):
+        hooks.append(dict(type='mmdmtl.SyncBuffersHook'))
+    cfg.custom_hooks = hooks
 
     setup_distributed(cfg, args.launcher)
     return cfg

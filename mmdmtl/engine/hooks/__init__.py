@@ -3,12 +3,15 @@ from .checkpoint_check_hook import CheckpointCheckHook
 from .exact_resume_hook import ExactResumeHook
 from .fast_inference_hook import FastInferenceHook
 from .nonfinite_loss_hook import NonFiniteLossHook
+from .sync_buffers_hook import SyncBuffersHook
 from .train_check_hook import TrainCheckHook
 from .visualization_hook import (MultiTaskPredictionSaveHook,
                                  MultiTaskVisualizationHook,
                                  SegPanelVisualizationHook)
 
 __all__ = [
-    'AtomicCheckpointHook', 'CheckpointCheckHook', 'ExactResumeHook', 'FastInferenceHook',
-    'NonFiniteLossHook', 'TrainCheckHook', 'MultiTaskVisualizationHook', 'MultiTaskPredictionSaveHook',
-    'SegPanelVisualizationHook']
+    'AtomicCheckpointHook', 'CheckpointCheckHook', 'ExactResumeHook',
+    'FastInferenceHook', 'NonFiniteLossHook', 'SyncBuffersHook', 'TrainCheckHook',
+    'MultiTaskVisualizationHook', 'MultiTaskPredictionSaveHook',
+    'SegPanelVisualizationHook'
+]
