@@ -125,6 +125,7 @@ def build_test_cfg(args) -> Config:
     from mmdmtl.engine import setup_distributed
 
     from mmdmtl.utils.cli import check_checkpoint_arg, check_config_arg
+    from mmdmtl.utils.config_overrides import merge_cfg_options
     from mmdmtl.utils.safe_output import check_output_dir, check_output_file
 
     check_config_arg(args.config, 'config')
@@ -139,8 +140,7 @@ def build_test_cfg(args) -> Config:
             check_output_dir(args.out, '--out')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:

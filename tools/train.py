@@ -72,12 +72,12 @@ def build_train_cfg(args) -> Config:
 
     from mmdmtl.utils.cli import check_checkpoint_arg, check_config_arg
     from mmdmtl.utils.config_checks import check_train_config
+    from mmdmtl.utils.config_overrides import merge_cfg_options
 
     check_config_arg(args.config, 'config')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
 
     # work_dir: command line > config file > work_dirs/<config name>
     if args.work_dir is not None:
