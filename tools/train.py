@@ -104,14 +104,18 @@ def build_train_cfg(args) -> Config:
 
     check_train_config(cfg)
     hooks = list(cfg.get('custom_hooks', None) or [])
-    if not any(isinstance(h, dict) and str(h.get('type', '')).split('.')[-1]
-               == 'TrainCheckHook' for h in hooks):
+
+    def missing(name):
+        return not any(isinstance(h, dict) and str(h.get('type', '')).split('.')[-1]
+                       == name for h in hooks)
+
+    if missing('TrainCheckHook'):
         hooks.insert(0, dict(type='mmdmtl.TrainCheckHook'))
+    if missing('DatasetRecordHook'):  # checkpoints say what they were trained on
+        hooks.append(dict(type='mmdmtl.DatasetRecordHook'))
     # Distributed: every rank's BatchNorm statistics are averaged before each
     # validation and checkpoint, so that the saved file reproduces validation.
-    if args.launcher != 'none' and not any(
-            isinstance(h, dict) and str(h.get('type', '')).split('.')[-1]
-            == 'SyncBuffersHook' for h in hooks):
+    if args.launcher != 'none' and missing('SyncBuffersHook'):
         hooks.append(dict(type='mmdmtl.SyncBuffersHook'))
     cfg.custom_hooks = hooks
 

@@ -7,6 +7,8 @@ import os
 import re
 import subprocess
 
+import torch
+
 from .conftest import REPO
 
 DROPIN = REPO / 'configs' / 'mmseg_dropin' / \
@@ -54,7 +56,10 @@ def _train_and_test(tmp_path, tiny_data, tools, model):
                        str(work)])
     assert 'Iter(val) [2/2]' in train.stdout + train.stderr
     ckpt = work / 'iter_2.pth'
-    assert ckpt.is_file()
+    # mmseg's BaseSegDataset on the generated folder: recorded as synthetic
+    record = torch.load(ckpt, map_location='cpu')['meta']['dataset']
+    assert record['name'] == 'BaseSegDataset' and record['synthetic']
+    assert record['classes'][:2] == ['floor', 'wall']
     show = tmp_path / 'panels'
     test = tools.run([tools.python, 'tools/test.py', str(cfg), str(ckpt),
                       '--work-dir', str(work), '--show-dir', str(show)])

@@ -1,5 +1,6 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .checkpoint_check_hook import CheckpointCheckHook
+from .dataset_record_hook import DatasetRecordHook
 from .exact_resume_hook import ExactResumeHook
 from .fast_inference_hook import FastInferenceHook
 from .nonfinite_loss_hook import NonFiniteLossHook
@@ -10,7 +11,8 @@ from .visualization_hook import (MultiTaskPredictionSaveHook,
                                  SegPanelVisualizationHook)
 
 __all__ = [
-    'AtomicCheckpointHook', 'CheckpointCheckHook', 'ExactResumeHook',
+    'AtomicCheckpointHook', 'CheckpointCheckHook', 'DatasetRecordHook',
+    'ExactResumeHook',
     'FastInferenceHook', 'NonFiniteLossHook', 'SyncBuffersHook', 'TrainCheckHook',
     'MultiTaskVisualizationHook', 'MultiTaskPredictionSaveHook',
     'SegPanelVisualizationHook'
