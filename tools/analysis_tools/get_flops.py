@@ -22,7 +22,8 @@ from mmengine.config import Config, DictAction
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Params and multiply-adds (MACs) of a config')
+    parser = argparse.ArgumentParser(
+        description='Params and multiply-adds (MACs) of a config')
     parser.add_argument('config', help='config file')
     parser.add_argument(
         '--shape', type=int, nargs='+', default=None,

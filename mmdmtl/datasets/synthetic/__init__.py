@@ -23,5 +23,6 @@ __all__ = [
     'GENERATOR_VERSION', 'RUG', 'SPHERE', 'SUBDIRS', 'SYNTHETIC_CLASSES',
     'SYNTHETIC_PALETTE', 'SYNTHETIC_PART_CLASSES', 'SYNTHETIC_PART_PALETTE',
     'WALL', 'WINDOW', 'generate_sample', 'generate_synthetic_scenes',
-    'is_synthetic_root', 'render_scene', 'sample_id', 'sample_scene', 'synthetic_manifest'
+    'is_synthetic_root', 'render_scene', 'sample_id', 'sample_scene',
+    'synthetic_manifest'
 ]
