@@ -69,11 +69,18 @@ def main(argv=None):
     check_image_arg(args.img, 'IMAGE')
     check_config_arg(args.config, 'CONFIG')
     check_checkpoint_arg(args.checkpoint, 'CHECKPOINT')
+    from mmengine.config import Config
+
     from mmdmtl.apis import MultiTaskInferencer
-    model_cfg = args.config
+    from mmdmtl.utils.cli import UsageError
+    model_cfg = Config.fromfile(args.config)
+    if model_cfg.get('default_scope') == 'mmseg':
+        raise UsageError(
+            f'CONFIG {args.config} is an mmseg drop-in config (default_scope='
+            "'mmseg', one semantic segmentation task): this demo predicts "
+            "mmdmtl's multi-task models; predict with mmseg's init_model/"
+            'inference_model (docs/mmseg_dropin.md, "Inference")')
     if args.cfg_options:
-        from mmengine.config import Config
-        model_cfg = Config.fromfile(args.config)
         model_cfg.merge_from_dict(args.cfg_options)
     inferencer = MultiTaskInferencer(
         model_cfg, args.checkpoint, device=args.device, tasks=args.tasks,

@@ -105,14 +105,27 @@ def _checkpoint_policy(cfg, allow_partial: bool) -> None:
             hook.update(policy)
             found = True
     if not found:
-        hooks.append(dict(type='CheckpointCheckHook', **policy))
+        hooks.append(dict(type='mmdmtl.CheckpointCheckHook', **policy))
     cfg.custom_hooks = hooks
+
+
+def _panel_hook(vis, scope) -> dict:
+    """The visualization hook that draws the test panels: the config's own, except
+    that mmseg's ``SegVisualizationHook`` (the drop-in configs) becomes its subclass
+    that can write to ``--show-dir``."""
+    if not vis:
+        return dict(type='mmdmtl.SegPanelVisualizationHook' if scope == 'mmseg'
+                    else 'mmdmtl.MultiTaskVisualizationHook')
+    if str(vis.get('type', '')).split('.')[-1] == 'SegVisualizationHook':
+        vis['type'] = 'mmdmtl.SegPanelVisualizationHook'
+    return vis
 
 
 def build_test_cfg(args) -> Config:
     from mmdmtl.engine import setup_distributed
 
     from mmdmtl.utils.cli import check_checkpoint_arg, check_config_arg
+    from mmdmtl.utils.config_overrides import merge_cfg_options
     from mmdmtl.utils.safe_output import check_output_dir, check_output_file
 
     check_config_arg(args.config, 'config')
@@ -127,8 +140,7 @@ def build_test_cfg(args) -> Config:
             check_output_dir(args.out, '--out')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
@@ -140,7 +152,7 @@ def build_test_cfg(args) -> Config:
 
     if args.show or args.show_dir:
         hooks = cfg.setdefault('default_hooks', ConfigDict())
-        vis = hooks.get('visualization') or dict(type='MultiTaskVisualizationHook')
+        vis = _panel_hook(hooks.get('visualization'), cfg.get('default_scope'))
         vis['draw'] = True
         vis['show'] = bool(args.show)
         vis['wait_time'] = args.wait_time
@@ -154,7 +166,7 @@ def build_test_cfg(args) -> Config:
             _add_metric(cfg, dict(type='DumpResults', out_file_path=args.out))
         else:
             cfg.custom_hooks = list(cfg.get('custom_hooks', None) or []) + [
-                dict(type='MultiTaskPredictionSaveHook',
+                dict(type='mmdmtl.MultiTaskPredictionSaveHook',
                      out_dir=osp.abspath(args.out))
             ]
     from mmdmtl.engine.fast_mode import add_fast_inference_hook

@@ -84,12 +84,12 @@ def build_train_cfg(args) -> Config:
     from mmdmtl.utils.cli import (UsageError, check_checkpoint_arg,
                                   check_config_arg)
     from mmdmtl.utils.config_checks import check_train_config
+    from mmdmtl.utils.config_overrides import merge_cfg_options
 
     check_config_arg(args.config, 'config')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
 
     # work_dir: command line > config file > work_dirs/<config name>
     if args.work_dir is not None:
@@ -122,10 +122,20 @@ def build_train_cfg(args) -> Config:
 
     check_train_config(cfg)
     hooks = list(cfg.get('custom_hooks', None) or [])
-    if not any(isinstance(h, dict) and str(h.get('type', '')).split('.')[-1]
-               == 'TrainCheckHook' for h in hooks):
-        hooks.insert(0, dict(type='TrainCheckHook'))
-        cfg.custom_hooks = hooks
+
+    def missing(name):
+        return not any(isinstance(h, dict) and str(h.get('type', '')).split('.')[-1]
+                       == name for h in hooks)
+
+    if missing('TrainCheckHook'):
+        hooks.insert(0, dict(type='mmdmtl.TrainCheckHook'))
+    if missing('DatasetRecordHook'):  # checkpoints say what they were trained on
+        hooks.append(dict(type='mmdmtl.DatasetRecordHook'))
+    # Distributed: every rank's BatchNorm statistics are averaged before each
+    # validation and checkpoint, so that the saved file reproduces validation.
+    if args.launcher != 'none' and missing('SyncBuffersHook'):
+        hooks.append(dict(type='mmdmtl.SyncBuffersHook'))
+    cfg.custom_hooks = hooks
 
     setup_distributed(cfg, args.launcher)
     return cfg

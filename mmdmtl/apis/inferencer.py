@@ -36,6 +36,10 @@ _ANNOTATION_LOADER = re.compile(r'Annotation|LoadTaskLabels|LoadMultiTaskLabels'
 _IMAGE_LOADER = re.compile(r'^Load.*Image')
 
 
+class SyntheticCheckpointWarning(UserWarning):
+    """The checkpoint was trained on the generated SyntheticScenes."""
+
+
 def _type_name(t) -> str:
     name = t['type'] if isinstance(t, dict) else type(t).__name__
     name = name if isinstance(name, str) else name.__name__
@@ -210,6 +214,11 @@ class MultiTaskInferencer(BaseInferencer):
                           report.format(source))
         load_checkpoint_to_model(model, checkpoint)
         meta = checkpoint.get('meta', {}) or {}
+        from mmdmtl.engine.hooks.dataset_record_hook import synthetic_training_note
+        note = synthetic_training_note(meta)
+        if note:  # once per checkpoint and process
+            warnings.warn(f'MultiTaskInferencer: checkpoint {source} {note}',
+                          SyntheticCheckpointWarning)
         model.dataset_meta = meta.get('dataset_meta') or \
             self._dataset_meta_from_cfg(cfg)
 

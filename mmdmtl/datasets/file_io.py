@@ -8,7 +8,8 @@ with grey), so the image readers check the end-of-image markers first.
 """
 import os.path as osp
 import re
-from typing import Optional, Sequence, Tuple
+from collections import Counter
+from typing import Iterable, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -137,6 +138,23 @@ def read_id_list(path: str) -> list:
     if dup:
         raise DataFileError(f'{path}: {dup} repeated image id(s)')
     return ids
+
+
+def drop_id_suffixes(ids: Sequence[str], known: Iterable[str],
+                     source: str = 'split list') -> list:
+    """``ids`` with a file suffix dropped where the id itself is unknown but its
+    stem is a known id (``0000.jpg`` -> ``0000``): split lists written from file
+    names work as they are. Raises ``DataFileError`` when two entries become one."""
+    known = set(known)
+    out = []
+    for i in ids:
+        stem, ext = osp.splitext(i)
+        out.append(stem if i not in known and ext and stem in known else i)
+    dup = sorted(i for i, n in Counter(out).items() if n > 1)
+    if dup:
+        raise DataFileError(f'{source}: image id(s) listed twice (with and without '
+                            f'their suffix?): {dup[:3]}')
+    return out
 
 
 def check_same_size(arr: np.ndarray, img_shape: Tuple[int, int], path: str,

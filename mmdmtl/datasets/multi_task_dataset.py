@@ -154,10 +154,14 @@ class MultiTaskDataset(BaseDataset):
         self._label_matrix = matrix[kept]
         print_log(f'{name} ({"test" if self.test_mode else "train"}): '
                   f'{len(data_list)} images, tasks {list(self.tasks)}, '
-                  f'{self.label_setting}: '
+                  f'{self._labelling()}: '
                   f'{split_summary(self._label_matrix, self.tasks)}',
                   logger='current')
         return data_list
+
+    def _labelling(self) -> str:
+        """How the label matrix was made, for the log line."""
+        return f'label_setting={self.label_setting!r}'
 
     def _build_label_matrix(self, ids: List[str]) -> np.ndarray:
         n, tasks = len(ids), self.tasks

@@ -32,7 +32,7 @@ import numpy as np
 
 from mmdmtl.registry import DATASETS
 from mmdmtl.structures import TASK_NAMES, TASKS
-from .file_io import read_id_list, read_label_png
+from .file_io import drop_id_suffixes, read_id_list, read_label_png
 from .multi_task_dataset import MultiTaskDataset
 from .transforms.annotation_decoders import (ANN_DECODERS, _to_uint8_labels,
                                              register_decoder)
@@ -304,7 +304,7 @@ class MultiTaskFolderDataset(MultiTaskDataset):
                 raise ValueError(f'{name}: no image files ending in '
                                  f'{list(suffixes)} under {img_root}')
             return listed
-        ids = read_id_list(self.ann_file)
+        ids = drop_id_suffixes(read_id_list(self.ann_file), listed, self.ann_file)
         missing = [i for i in ids if i not in listed]
         if missing:
             raise FileNotFoundError(
@@ -351,6 +351,12 @@ class MultiTaskFolderDataset(MultiTaskDataset):
                     f'{img_root} and are not used (e.g. '
                     f"{orphans[0] + spec['suffix']})", logger='current',
                     level=logging.WARNING)
+
+    def _labelling(self) -> str:
+        if self.missing_labels != 'unlabelled':
+            return super()._labelling()
+        return (f"{super()._labelling()} minus the missing label files "
+                "(missing_labels='unlabelled')")
 
     def _build_label_matrix(self, ids: List[str]) -> np.ndarray:
         matrix = super()._build_label_matrix(ids)

@@ -29,7 +29,7 @@ import numpy as np
 
 from mmdmtl.structures import check_task_names
 from mmdmtl.utils.safe_load import load_pickled_npy, load_torch_file
-from .file_io import DataFileError
+from .file_io import DataFileError, drop_id_suffixes
 
 LABEL_SETTINGS = ('full', 'one_label', 'random_label')
 SPLIT_FORMATS = ('.pth', '.npy', '.json')
@@ -148,6 +148,9 @@ def read_split_file(path: str,
         raise ValueError(f'split file {path}: unknown format {ext!r}, expected '
                          f'one of {list(SPLIT_FORMATS)}')
     id_set = set(ids)
+    if ext == '.json':  # '0000.jpg': {...} reads as image 0000
+        by_image = dict(zip(drop_id_suffixes(list(by_image), id_set, path),
+                            by_image.values()))
     missing = [i for i in ids if i not in by_image]
     extra = sorted(i for i in by_image if i not in id_set)
     if missing or (extra and strict):

@@ -142,6 +142,10 @@ def describe_world() -> str:
     if torch_dist.is_available() and torch_dist.is_initialized():
         world = torch_dist.get_world_size()
         backend = str(torch_dist.get_backend())
-    device = (f'cuda ({torch.cuda.device_count()} visible)'
-              if torch.cuda.is_available() else 'cpu')
-    return f'run: world size {world}, backend {backend}, device {device}'
+    if torch.cuda.is_available():
+        return (f'run: world size {world}, backend {backend}, device cuda '
+                f'({torch.cuda.device_count()} visible)')
+    # MMEngine's environment block above prints the world size as "GPU number".
+    return (f'run: world size {world}, backend {backend}, device cpu (no GPU is '
+            f'used: the "GPU number: {world}" above is MMEngine\'s name for the '
+            'world size)')

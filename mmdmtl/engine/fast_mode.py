@@ -332,7 +332,7 @@ def add_fast_inference_hook(cfg, enable: Optional[bool] = None) -> bool:
     hooks = [h for h in (cfg.get('custom_hooks', None) or [])
              if not (isinstance(h, dict) and str(h.get('type', '')).split('.')[-1]
                      == 'FastInferenceHook')]
-    hooks.append(dict(type='FastInferenceHook', dtype=opts['dtype'],
+    hooks.append(dict(type='mmdmtl.FastInferenceHook', dtype=opts['dtype'],
                       channels_last=opts['channels_last'],
                       fuse_conv_bn=opts['fuse_conv_bn']))
     cfg.custom_hooks = hooks

@@ -312,8 +312,11 @@ class MultiTaskVisualizer(Visualizer):
             return a != spec.ignore_index
         return np.ones(a.shape, bool)
 
-    def _footer(self, task: str, maps, lim, width: int) -> Optional[np.ndarray]:
-        """The legend/colour bar under a task column (None without a map)."""
+    def _footer(self, task: str, maps, lim, width: int,
+                with_gt: bool = True) -> Optional[np.ndarray]:
+        """The legend/colour bar under a task column (None without a map).
+        ``with_gt=False`` (no ground truth in the column): no legend parts that
+        explain ground truth ("no label", "GT 0/1")."""
         spec = TASKS[task]
         scale = self.font_scale
         present = [m for m in maps if m is not None]
@@ -335,7 +338,8 @@ class MultiTaskVisualizer(Visualizer):
                         f'class {c}') for k, c in enumerate(top)]
             if len(order) > len(top):
                 entries.append((INVALID_COLOR, f'+{len(order) - len(top)} more'))
-            entries.append((INVALID_COLOR, 'no label'))
+            if with_gt:
+                entries.append((INVALID_COLOR, 'no label'))
             return _legend_strip(width, entries, scale)
         if spec.kind in ('binary', 'depth'):
             ramp = np.linspace(0, 1, 256, dtype=np.float32)
@@ -348,7 +352,8 @@ class MultiTaskVisualizer(Visualizer):
                                    scale)
             what = 'saliency' if task == 'sal' else task
             return _colour_bar(width, colours, '0', '1',
-                               f'P({what}); GT 0/1', scale)
+                               f'P({what}); GT 0/1' if with_gt else f'P({what})',
+                               scale)
         if spec.kind == 'normals':
             return _footer_text(width, ['RGB = (n + 1) / 2', 'x right, y down,',
                                         'z away from camera'], scale)
@@ -465,7 +470,8 @@ class MultiTaskVisualizer(Visualizer):
             # the range is on the colour bar; without footers it goes in the caption
             rng = f' [{lim[0]:.2f},{lim[1]:.2f}]' if lim and not self.legend else ''
             shown = [d for d, on in ((gt, draw_gt), (pred, draw_pred)) if on]
-            footers.append(self._footer(t, shown, lim, col_w)
+            footers.append(self._footer(t, shown, lim, col_w,
+                                        with_gt=draw_gt and gt is not None)
                            if self.legend else None)
             col = []
             for is_gt, data, enabled in ((True, gt, draw_gt), (False, pred, draw_pred)):

@@ -159,6 +159,40 @@ def test_missing_label_files(tmp_path):
     assert 'semseg' not in ds.get_data_info(1)['ann_info']
 
 
+def test_missing_labels_unlabelled_on_full_is_logged_as_partial(tmp_path,
+                                                                monkeypatch):
+    """label_setting='full' + missing_labels='unlabelled': the log line says the
+    missing files were taken out (it used to say just 'full')."""
+    from mmdmtl.datasets import multi_task_dataset
+    said = []
+    monkeypatch.setattr(multi_task_dataset, 'print_log',
+                        lambda msg, **kw: said.append(msg))
+    root = _write_folders(tmp_path)
+    Path(root, 'seg', 'b.png').unlink()
+    _build(root, tasks=dict(semseg='seg', depth='depth'),
+           missing_labels='unlabelled')
+    line = [m for m in said if 'images, tasks' in m][-1]
+    assert ("label_setting='full' minus the missing label files "
+            "(missing_labels='unlabelled')") in line
+
+
+def test_split_ids_with_their_suffix(tmp_path):
+    """ids.txt and JSON split files may name images with their suffix."""
+    root = _write_folders(tmp_path)
+    Path(root, 'ids.txt').write_text('a.jpg\nb\nc.jpg\n')
+    Path(root, 'split.json').write_text(json.dumps(
+        {'a.jpg': ['semseg'], 'b': ['depth'], 'c.jpg': ['depth']}))
+    ds = _build(root, ann_file='ids.txt', tasks=dict(semseg='seg', depth='depth'),
+                label_setting='one_label', split_file='split.json')
+    assert [ds.get_data_info(i)['sample_id'] for i in range(3)] == ['a', 'b', 'c']
+    assert ds.label_matrix.tolist() == [[True, False], [False, True],
+                                        [False, True]]
+    Path(root, 'twice.txt').write_text('a.jpg\na\n')
+    with pytest.raises(DataFileError, match=r"twice.txt: image id\(s\) listed "
+                       r"twice .*\['a'\]"):
+        _build(root, ann_file='twice.txt')
+
+
 @pytest.mark.parametrize('kw, match', [
     (dict(tasks=dict(segm='seg')), r"unknown task name\(s\) \['segm'\]"),
     (dict(tasks=['semseg']), 'tasks must be a non-empty dict'),

@@ -86,11 +86,23 @@ def test_get_flops_counts_the_model(tiny_config):
     # ResNet-18 takes ~1.82 GMACs at 224x224; at a quarter width (1/16) and 32x32
     # (1/49) its convolutions alone are ~2.3 MMACs; neck, six heads, conditioning and
     # two refinement steps add a few times that
-    assert 2.3e6 < res['flops'] < 5.0e7
+    assert 2.3e6 < res['macs'] < 5.0e7
     # doubling the side quadruples the count of this fully convolutional model
     # (within 35%: the attention tokens grow too)
-    big = mod.complexity(cfg, shape=[64, 64])['flops']
-    assert 3.5 < big / res['flops'] < 5.4
+    big = mod.complexity(cfg, shape=[64, 64])['macs']
+    assert 3.5 < big / res['macs'] < 5.4
+    # what is not counted is said: the refinement head's attention
+    assert res['skipped']['aten::scaled_dot_product_attention'] >= 1
     assert res['input_shape'] == (32, 32)
     with pytest.raises(ValueError, match='--shape'):
         mod.input_shape_of(cfg, [1, 2, 3])
+
+
+def test_get_flops_output_says_macs_and_what_it_skips(tiny_config, capsys):
+    mod = _load('get_flops')
+    mod.main([str(tiny_config), '--shape', '32', '32'])
+    out = capsys.readouterr().out
+    assert 'Multiply-adds (MACs): ' in out and '1 MAC = 2 FLOPs' in out
+    assert 'Flops:' not in out
+    assert ('Not counted: attention products (aten::scaled_dot_product_attention'
+            in out)

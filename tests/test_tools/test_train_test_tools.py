@@ -49,6 +49,40 @@ def test_train_resume_then_test_round_trip(tmp_path, tiny_data, tools):
     assert panel.shape[1] >= 7 * 32 + 6 * 2 and panel.shape[0] >= 2 * (14 + 32) + 2
 
 
+def test_cfg_options_max_iters_unknown_keys_and_the_dataset_record(
+        tmp_path, tiny_data, tools):
+    """--cfg-options train_cfg.max_iters=2 on a config whose poly schedule ends at
+    its max_iters (4) moves the schedule's end to 2; a misspelt top-level key is
+    named with the closest known one; the checkpoint records the training set and
+    the demo warns (once) that it is the synthetic one."""
+    import torch
+    cfg = tools.write_tiny_config(tmp_path / 'four.py', tiny_data, iters=4)
+    work = tmp_path / 'work'
+    proc = tools.run([tools.python, 'tools/train.py', str(cfg), '--work-dir',
+                      str(work), '--cfg-options', 'train_cfg.max_iters=2',
+                      'default_hook.checkpoint.interval=1'])
+    text = proc.stdout + proc.stderr
+    assert ("unknown top-level config key 'default_hook', merged but unused; did "
+            "you mean 'default_hooks'?") in text
+    assert 'train_cfg.max_iters 4 -> 2' in text and 'end 4 -> 2' in text
+    log = sorted(work.rglob('vis_data/scalars.json'))[-1]
+    lrs = [json.loads(x)['lr'] for x in log.read_text().splitlines()
+           if 'lr' in json.loads(x)]
+    # the lr logged after iteration s is lr0 (1 - s / end)^0.9: the schedule ends
+    # (lr 0) at iteration 2; ending at the config's 4 it would still be 0.54 lr0
+    assert lrs[0] > 0 and lrs[-1] == 0.0 and len(lrs) == 2
+
+    ckpt = torch.load(work / 'iter_2.pth', map_location='cpu')
+    record = ckpt['meta']['dataset']
+    assert record['name'] == 'SyntheticScenesDataset' and record['synthetic']
+    assert len(record['classes']) == 9 and record['classes'][0] == 'floor'
+    assert record['data_root'] == str(tiny_data)
+    demo = tools.run([tools.python, 'demo/image_demo.py', str(tiny_data / 'images'),
+                      str(cfg), str(work / 'iter_2.pth'), '--out-dir',
+                      str(tmp_path / 'demo')])
+    assert (demo.stdout + demo.stderr).count('was trained on SyntheticScenes') == 1
+
+
 def test_cli_errors_name_the_file(tmp_path, tools):
     import importlib.util
     mods = {}

@@ -156,3 +156,26 @@ def test_legends_colour_bars_and_overlay(tmp_path, sample_factory, rgb_image):
         out = vis.draw_panel(img, odd)
         assert out.shape[1] >= 7 * 120
     cv2.imwrite(str(tmp_path / 'panel.png'), panel[..., ::-1])
+
+
+def test_prediction_only_footers_drop_the_ground_truth_legend(
+        monkeypatch, sample_factory, rgb_image):
+    """A column without ground truth (a prediction-only panel, or a task this
+    image does not label) explains only the prediction: no "no label" swatch, no
+    "GT 0/1" on the probability bar."""
+    from mmdmtl.visualization import multi_task_visualizer as mtv
+    legends, bars = [], []
+    strip, bar = mtv._legend_strip, mtv._colour_bar
+    monkeypatch.setattr(mtv, '_legend_strip', lambda w, entries, s: (
+        legends.append([text for _, text in entries]), strip(w, entries, s))[1])
+    monkeypatch.setattr(mtv, '_colour_bar', lambda w, c, lo, hi, title, s: (
+        bars.append(title), bar(w, c, lo, hi, title, s))[1])
+    vis = MultiTaskVisualizer(name='vis_pred_legend')
+    sample = sample_factory(labeled=('semseg', 'sal'))
+    vis.draw_panel(rgb_image, sample, draw_gt=False)
+    assert legends and not any('no label' in e for e in legends)
+    assert 'P(saliency)' in bars and not any('GT' in t for t in bars)
+    legends.clear(), bars.clear()
+    vis.draw_panel(rgb_image, sample)  # semseg and sal labelled, edge not
+    assert all('no label' in e for e in legends[:1])
+    assert 'P(saliency); GT 0/1' in bars and 'P(edge)' in bars

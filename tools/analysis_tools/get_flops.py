@@ -1,12 +1,17 @@
-"""Parameters and FLOPs of the model of a config (inference forward, all tasks).
+"""Parameters and multiply-adds (MACs) of the model of a config (inference forward,
+all tasks).
 
     python tools/analysis_tools/get_flops.py CONFIG [--shape 512 512] \
-        [--cfg-options ...]
+        [--cfg-options ...] [--table]
 
-Counts with ``mmengine.analysis.get_model_complexity_info`` (a jit trace; no fvcore
-needed). FLOPs are counted as fused multiply-adds, the convention of OpenMMLab (and
-of the paper's 676G at 512x512). Without ``--shape`` the size comes from the config's
-``crop_size`` (or 512x512).
+Counts with MMEngine's ``FlopAnalyzer`` (a jit trace; no fvcore needed). The count
+is of fused multiply-adds (1 MAC = 2 floating-point operations), what OpenMMLab's
+tools and the paper (676G at 512x512) call "FLOPs". Convolutions, linear layers,
+matrix products, norms and bilinear/nearest upsampling are counted; operators
+without a counter are not, and the output lists them: the attention of the
+refinement head (``aten::scaled_dot_product_attention``: its QK^T and AV products)
+and the elementwise operations (additions, activations, pooling). Without
+``--shape`` the size comes from the config's ``crop_size`` (or 512x512).
 """
 import argparse
 import os.path as osp
@@ -17,7 +22,8 @@ from mmengine.config import Config, DictAction
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Params and FLOPs of a config')
+    parser = argparse.ArgumentParser(
+        description='Params and multiply-adds (MACs) of a config')
     parser.add_argument('config', help='config file')
     parser.add_argument(
         '--shape', type=int, nargs='+', default=None,
@@ -56,9 +62,11 @@ def input_shape_of(cfg, shape=None):
 
 
 def complexity(cfg, shape=None, table=False) -> dict:
-    """Build the model of ``cfg`` and count it. Returns mmengine's result dict plus
-    ``input_shape``."""
-    from mmengine.analysis import get_model_complexity_info
+    """Build the model of ``cfg`` and count it. Returns ``macs``/``macs_str``,
+    ``params``/``params_str``, ``input_shape``, ``skipped`` (operator -> calls
+    of the operators that were not counted) and ``out_table`` (with ``table``)."""
+    from mmengine.analysis import (FlopAnalyzer, get_model_complexity_info,
+                                   parameter_count)
     from mmengine.registry import init_default_scope
 
     from mmdmtl.registry import MODELS
@@ -67,15 +75,42 @@ def complexity(cfg, shape=None, table=False) -> dict:
     init_default_scope(cfg.get('default_scope', 'mmdmtl'))
 
     h, w = input_shape_of(cfg, shape)
-    model = MODELS.build(cfg.model)
-    model.eval()
+    model = _TensorForward(MODELS.build(cfg.model)).eval()
     x = torch.zeros(1, 3, h, w)
     with torch.no_grad():
-        res = get_model_complexity_info(
-            _TensorForward(model), inputs=(x, ), show_table=table,
-            show_arch=False)
-    res['input_shape'] = (h, w)
-    return res
+        analyzer = FlopAnalyzer(model, (x, ))
+        analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        macs = analyzer.total()
+        out_table = get_model_complexity_info(
+            model, inputs=(x, ), show_table=True,
+            show_arch=False)['out_table'] if table else None
+    params = parameter_count(model)['']
+    return dict(
+        macs=macs, macs_str=_si(macs), params=params, params_str=_si(params),
+        input_shape=(h, w), skipped=dict(analyzer.unsupported_ops()),
+        out_table=out_table)
+
+
+def _si(x: float) -> str:
+    for unit, size in (('T', 1e12), ('G', 1e9), ('M', 1e6), ('K', 1e3)):
+        if abs(x) >= size:
+            return f'{x / size:.3g}{unit}'
+    return str(x)
+
+
+def describe_skipped(skipped: dict) -> str:
+    """The 'Not counted' line: attention first, then the rest by call count."""
+    attention = {k: n for k, n in skipped.items() if 'attention' in k}
+    rest = sorted(((k, n) for k, n in skipped.items() if k not in attention),
+                  key=lambda kn: (-kn[1], kn[0]))
+    parts = []
+    if attention:
+        parts.append('attention products (' + ', '.join(
+            f'{k} x{n}' for k, n in sorted(attention.items())) + ')')
+    if rest:
+        parts.append('elementwise and other uncounted operators (' + ', '.join(
+            f'{k} x{n}' for k, n in rest) + ')')
+    return 'Not counted: ' + ('; '.join(parts) if parts else 'nothing')
 
 
 def main(argv=None):
@@ -83,15 +118,17 @@ def main(argv=None):
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file not found: {args.config}')
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    from mmdmtl.utils.config_overrides import merge_cfg_options
+    merge_cfg_options(cfg, args.cfg_options)
     res = complexity(cfg, args.shape, args.table)
     h, w = res['input_shape']
     line = '=' * 40
-    print(f'{line}\nInput shape: (3, {h}, {w})\nFlops: {res["flops_str"]}\n'
-          f'Params: {res["params_str"]}\n{line}')
-    if args.table:
+    print(f'{line}\nInput shape: (3, {h}, {w})\n'
+          f'Multiply-adds (MACs): {res["macs_str"]} (OpenMMLab\'s "FLOPs"; '
+          f'1 MAC = 2 FLOPs)\nParams: {res["params_str"]}\n{line}')
+    if args.table:  # MMEngine's table; its "#flops" column is the same MACs
         print(res['out_table'])
+    print(describe_skipped(res['skipped']))
     print('Counted on the inference forward of every task; check that the number '
           'is what your paper/table reports before comparing.')
     return res

@@ -16,12 +16,13 @@ from .scene import (BOX, CEILING, CYLINDER, FIGURE, FLOOR, FOREGROUND, RUG,
                     SYNTHETIC_PART_CLASSES, SYNTHETIC_PART_PALETTE, WALL,
                     WINDOW, sample_scene)
 from .writer import (GENERATOR_VERSION, SUBDIRS, generate_synthetic_scenes,
-                     sample_id, synthetic_manifest)
+                     is_synthetic_root, sample_id, synthetic_manifest)
 
 __all__ = [
     'BOX', 'CEILING', 'CYLINDER', 'FIGURE', 'FLOOR', 'FOREGROUND',
     'GENERATOR_VERSION', 'RUG', 'SPHERE', 'SUBDIRS', 'SYNTHETIC_CLASSES',
     'SYNTHETIC_PALETTE', 'SYNTHETIC_PART_CLASSES', 'SYNTHETIC_PART_PALETTE',
     'WALL', 'WINDOW', 'generate_sample', 'generate_synthetic_scenes',
-    'render_scene', 'sample_id', 'sample_scene', 'synthetic_manifest'
+    'is_synthetic_root', 'render_scene', 'sample_id', 'sample_scene',
+    'synthetic_manifest'
 ]

@@ -68,7 +68,7 @@ def synthetic_manifest(num_train: int, num_val: int, size: Sequence[int],
         seed=int(seed))
 
 
-def _is_synthetic_root(path: str) -> bool:
+def is_synthetic_root(path: str) -> bool:
     """Whether ``path`` holds a (complete or started) SyntheticScenes copy that
     mmdmtl wrote: its manifest.json names this generator."""
     try:
@@ -122,7 +122,7 @@ def generate_synthetic_scenes(data_root: str,
         raise ValueError('num_train/num_val must be >= 0')
     what = 'SyntheticScenes data_root'
     # Checked before anything (even the lock file) is written into it.
-    check_output_dir(data_root, what, owned=_is_synthetic_root)
+    check_output_dir(data_root, what, owned=is_synthetic_root)
     os.makedirs(data_root, exist_ok=True)
     wanted = synthetic_manifest(num_train, num_val, size, seed)
     manifest_path = osp.join(data_root, 'manifest.json')
@@ -139,7 +139,7 @@ def generate_synthetic_scenes(data_root: str,
         # Again under the lock (another process may have written since);
         # then mark the folder as ours before the first data file.
         claim_output_dir(data_root, 'mmdmtl.SyntheticScenes', what,
-                         owned=_is_synthetic_root)
+                         owned=is_synthetic_root)
         if osp.isfile(manifest_path):
             os.remove(manifest_path)
         _remove_own_files(data_root)

@@ -6,6 +6,7 @@ from typing import Optional, Sequence
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmengine.visualization import Visualizer
+from mmseg.engine.hooks import SegVisualizationHook
 
 from mmdmtl.registry import HOOKS
 from mmdmtl.structures import check_task_names
@@ -225,3 +226,55 @@ class MultiTaskPredictionSaveHook(Hook):
     def after_test(self, runner: Runner) -> None:
         if getattr(self, '_names', None) is not None:
             _report_names(self._names, self._state, '--out')
+
+
+@HOOKS.register_module()
+class SegPanelVisualizationHook(SegVisualizationHook):
+    """mmseg's ``SegVisualizationHook`` that can also write each test panel as
+    ``<out_dir>/<image stem>.png``: what ``tools/test.py --show-dir`` uses for the
+    mmseg drop-in configs (docs/mmseg_dropin.md), whose ``SegVisualizationHook``
+    has no ``out_dir``. Validation drawing is mmseg's.
+
+    Args:
+        out_dir (str, optional): directory for the test panels (claimed like every
+            output folder of mmdmtl). Relative paths are taken relative to the
+            runner's work_dir. Without it the panels go to the visualizer's
+            backends, as in mmseg.
+        **kwargs: ``SegVisualizationHook``'s arguments.
+    """
+
+    def __init__(self, out_dir: Optional[str] = None, **kwargs):
+        super().__init__(**kwargs)
+        self.out_dir = out_dir
+        self._resolved_out = None
+
+    def before_test(self, runner: Runner) -> None:
+        if self.draw and self.out_dir is not None:
+            self._resolved_out = (self.out_dir if osp.isabs(self.out_dir) else
+                                  osp.join(runner.work_dir, self.out_dir))
+            claim_output_dir(self._resolved_out, 'SegPanelVisualizationHook',
+                             'panel folder (--show-dir / out_dir)')
+        self._names, self._state = UniqueOutputNames(), {}
+
+    def after_test_iter(self, runner: Runner, batch_idx: int, data_batch: dict,
+                        outputs: Sequence) -> None:
+        if not self.draw or self._resolved_out is None:
+            return super().after_test_iter(runner, batch_idx, data_batch,
+                                           outputs)
+        from mmdmtl.visualization import load_image_rgb
+        for sample in outputs:
+            stem = _output_name(self._names, sample)
+            out_file = osp.join(self._resolved_out, f'{stem}.png')
+            _warn_replacing(self._names, self._state)(out_file)
+            self._visualizer.add_datasample(
+                f'test_{stem}',
+                load_image_rgb(sample.img_path, self.backend_args),
+                data_sample=sample,
+                show=self.show,
+                wait_time=self.wait_time,
+                out_file=out_file,
+                step=runner.iter)
+
+    def after_test(self, runner: Runner) -> None:
+        if self._resolved_out is not None:
+            _report_names(self._names, self._state, '--show-dir')
