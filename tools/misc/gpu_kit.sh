@@ -62,8 +62,10 @@ for arg in "$@"; do
         *) die "unknown argument '$arg' (see --help)" ;;
     esac
 done
-if [ -z "${PY312:-}" ]; then
-    PY312=$(command -v python3.12 || echo "$HOME/.pyenv/versions/3.12.1/bin/python3.12")
+if [ -z "${PY312:-}" ]; then  # the first that runs (a pyenv shim may not)
+    for PY312 in python3.12 "$HOME"/.pyenv/versions/3.12*/bin/python3.12; do
+        "$PY312" -c '' 2>/dev/null && break
+    done
 fi
 "$PY312" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null ||
     die "no Python 3.12 at '$PY312': the GPU machines run CPython 3.12; set PY312=/path/to/python3.12"
