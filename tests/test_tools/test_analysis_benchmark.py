@@ -84,7 +84,10 @@ def test_cpu_peak_flops(bench_mod):
     info = dict(mhz=1000.0, avx512f=False, bf16=False, amx_bf16=False)
     assert bench_mod.cpu_peak_flops(info, 1, 'bfloat16') == 1e9 * 32
     assert bench_mod.cpu_peak_flops(dict(mhz=None), 1, 'float32') is None
-    assert bench_mod.gpu_peak_flops('NVIDIA H100 80GB HBM3', 'bfloat16') == 989e12
+    assert bench_mod.gpu_peak_flops('NVIDIA H100 80GB HBM3', 'bfloat16') == 989.4e12
+    assert bench_mod.gpu_peak_flops('NVIDIA H100 80GB HBM3', 'tfloat32') == 494.7e12
+    assert bench_mod.gpu_peak_flops('NVIDIA H100 PCIe', 'bfloat16') == 756e12
+    assert bench_mod.gpu_peak_flops('Tesla V100-SXM2-16GB', 'tfloat32') is None
 
 
 def test_rejects_config_without_tasks(bench_mod, repo):

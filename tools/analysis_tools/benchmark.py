@@ -5,6 +5,7 @@ per-sample reference loop, on CPU and (where there is one) GPU.
         [--setting one_label] [--device cpu|cuda] [--steps 1 2 3]
         [--train-modes loop fp32 fast] [--infer-modes loop fp32 fast]
         [--warmup 1] [--repeats 2] [--threads N] [--compile]
+        [--compile-backend inductor]
         [--out-json FILE] [--out-md FILE] [--cfg-options ...]
 
 What is measured, on random inputs of the given shape (the model's weights are
@@ -22,7 +23,10 @@ random too: the config's ``init_cfg`` is never called, nothing is downloaded):
   go back to the system); on CUDA ``torch.cuda.max_memory_allocated``;
 * parameters and FLOPs (``torch.utils.flop_counter``: 2 per multiply-add; the
   GMACs column is half of it, the convention of the paper's 676G), the achieved
-  FLOP/s and its ratio to the machine's theoretical peak.
+  FLOP/s and its ratio to the machine's theoretical peak (the model FLOPs
+  utilisation, MFU). On a GPU the fp32 modes are compared with the TF32 peak
+  while ``torch.backends.cudnn.allow_tf32`` is on (PyTorch's default: the
+  convolutions, nearly all of the FLOPs, then run on the TF32 tensor cores).
 
 Modes:
 
@@ -32,7 +36,11 @@ Modes:
 * ``fast``: batched + ``channels_last`` + bf16 autocast (on CPU only when the CPU
   has bf16 instructions; ``--fast-dtype float16`` for GPUs without bf16), and at
   inference Conv+BN folding (``mmcv.cnn.fuse_conv_bn``);
-* ``--compile`` adds ``compile`` (``fast`` + ``torch.compile``).
+* ``--compile`` adds ``compile`` (``fast`` + ``torch.compile`` of the backbone,
+  neck and initial heads; ``--compile-backend aot_eager`` traces the same graphs
+  forward and backward without generating kernels: a quick check of the
+  plumbing, not a speed-up). Its FLOPs are the fast mode's (the same
+  computation), not counted through the compiled graphs.
 
 Each mode runs ``--warmup`` untimed steps (the first one counts the FLOPs) and
 ``--repeats`` timed ones; the best and the median are reported. On a shared
@@ -73,12 +81,19 @@ if ROOT not in sys.path:
 # package's (tools/train.py --amp, tools/test.py --fast use the same).
 from mmdmtl.engine.fast_mode import choose_plan, cpu_info  # noqa: E402
 
-# Theoretical dense peaks (FLOP/s) of common GPUs, by a substring of the name.
+# Theoretical dense peaks (FLOP/s) of common GPUs, by a substring of the name
+# (the first key found in it; the H100 and H200 figures are the SXM parts').
 GPU_PEAKS = {
-    'H200': dict(float32=67e12, bfloat16=989e12, float16=989e12),
-    'H100': dict(float32=67e12, bfloat16=989e12, float16=989e12),
-    'A100': dict(float32=19.5e12, bfloat16=312e12, float16=312e12),
-    'L40S': dict(float32=91.6e12, bfloat16=362e12, float16=362e12),
+    'H200': dict(float32=67e12, tfloat32=494.7e12, bfloat16=989.4e12,
+                 float16=989.4e12),
+    'H100 PCIe': dict(float32=51.2e12, tfloat32=378e12, bfloat16=756e12,
+                      float16=756e12),
+    'H100': dict(float32=67e12, tfloat32=494.7e12, bfloat16=989.4e12,
+                 float16=989.4e12),
+    'A100': dict(float32=19.5e12, tfloat32=156e12, bfloat16=312e12,
+                 float16=312e12),
+    'L40S': dict(float32=91.6e12, tfloat32=183e12, bfloat16=362e12,
+                 float16=362e12),
     'V100': dict(float32=15.7e12, float16=125e12),
 }
 
@@ -107,6 +122,9 @@ def parse_args(argv=None):
                    help='skip the MTL baseline inference')
     p.add_argument('--compile', action='store_true',
                    help='also time fast + torch.compile')
+    p.add_argument('--compile-backend', default='inductor',
+                   help='torch.compile backend of --compile (aot_eager: trace '
+                   'only, for a quick check on CPU)')
     p.add_argument('--fast-dtype', default='bfloat16',
                    choices=['bfloat16', 'float16'])
     p.add_argument('--inference-chunk', type=int, default=None,
@@ -403,7 +421,8 @@ def infer_fn(model, inputs, samples, mode: str, ref, fast_dtype,
     return run
 
 
-def prepare(model, inputs, mode: str, inference: bool, compile_: bool):
+def prepare(model, inputs, mode: str, inference: bool, compile_: bool,
+            backend: str = 'inductor'):
     """Apply the mode's model transforms; returns (model, inputs)."""
     if mode in ('fast', 'compile'):
         if inference:
@@ -412,8 +431,9 @@ def prepare(model, inputs, mode: str, inference: bool, compile_: bool):
         model = model.to(memory_format=torch.channels_last)
         inputs = inputs.contiguous(memory_format=torch.channels_last)
         if compile_:
-            model.extract_feat = torch.compile(model.extract_feat)
-            model.init_heads = torch.compile(model.init_heads)
+            model.extract_feat = torch.compile(model.extract_feat,
+                                               backend=backend)
+            model.init_heads = torch.compile(model.init_heads, backend=backend)
     return model, inputs
 
 
@@ -436,6 +456,7 @@ def run_benchmark(args) -> dict:
 
     info = cpu_info()
     threads = torch.get_num_threads()
+    fp32_peak_basis = 'float32'
     # bf16 without hardware support is slower: the package's choice (fp32 there)
     plan = choose_plan(device, 'auto' if args.fast_dtype == 'bfloat16'
                        else args.fast_dtype)
@@ -443,8 +464,14 @@ def run_benchmark(args) -> dict:
     print(plan.describe(inference=True), flush=True)
     if device.type == 'cuda':
         name = torch.cuda.get_device_name(device)
-        machine = dict(device=name, cuda=torch.version.cuda)
+        tf32 = torch.backends.cudnn.allow_tf32
+        machine = dict(device=name, cuda=torch.version.cuda,
+                       cudnn_allow_tf32=tf32,
+                       matmul_allow_tf32=torch.backends.cuda.matmul.allow_tf32)
         peak = {d: gpu_peak_flops(name, d) for d in ('float32', use_fast_dtype)}
+        if tf32 and gpu_peak_flops(name, 'tfloat32'):
+            peak['float32'] = gpu_peak_flops(name, 'tfloat32')
+            fp32_peak_basis = 'tfloat32'
     else:
         machine = dict(device=info['model'], **info)
         peak = {d: cpu_peak_flops(info, threads, d)
@@ -459,6 +486,7 @@ def run_benchmark(args) -> dict:
         batch_size=args.batch_size, shape=list(args.shape), setting=args.setting,
         inference_chunk=args.inference_chunk,
         fast_dtype=use_fast_dtype, fast_reason=plan.reason, peak_flops=peak,
+        fp32_peak_basis=fp32_peak_basis,
         train={}, infer={})
 
     def dtype_of(mode):
@@ -481,10 +509,13 @@ def run_benchmark(args) -> dict:
         print(f'[train] {mode} ...', flush=True)
         model = build_model(mcfg, device)
         report.setdefault('params', sum(p.numel() for p in model.parameters()))
-        model, inputs = prepare(model, inputs0, mode, False, mode == 'compile')
+        model, inputs = prepare(model, inputs0, mode, False, mode == 'compile',
+                                args.compile_backend)
         fn = train_step_fn(model, inputs, samples, mode, ref, dtype_of(mode),
                            device)
-        res = measure(fn, device, args.warmup, args.repeats)
+        res = measure(fn, device, args.warmup, args.repeats,
+                      count_flops=mode != 'compile')
+        _flops_of_fast(res, mode, report['train'])
         res['images_per_s'] = args.batch_size / res['best_s']
         add_rates(res, mode)
         report['train'][mode] = res
@@ -523,9 +554,12 @@ def run_benchmark(args) -> dict:
             mc = copy.deepcopy(mc)
             mc['refine_head']['inference_chunk'] = args.inference_chunk
         model = build_model(mc, device)
-        model, inputs = prepare(model, inputs0, mode, True, mode == 'compile')
+        model, inputs = prepare(model, inputs0, mode, True, mode == 'compile',
+                                args.compile_backend)
         fn = infer_fn(model, inputs, samples, mode, ref, dtype_of(mode), device)
-        res = measure(fn, device, args.warmup, args.repeats)
+        res = measure(fn, device, args.warmup, args.repeats,
+                      count_flops=mode != 'compile')
+        _flops_of_fast(res, mode, report['infer'])
         res['per_image_s'] = res['best_s'] / ib
         res['params'] = sum(p.numel() for p in model.parameters())
         if name in ('loop', 'fp32'):  # the config's model, BN not folded
@@ -543,6 +577,16 @@ def run_benchmark(args) -> dict:
     _add_speedups(report)
     report['machine']['load_at_end'] = os.getloadavg()
     return report
+
+
+def _flops_of_fast(res: dict, mode: str, part: dict) -> None:
+    """The compiled mode computes what the fast mode does: its FLOPs are the
+    fast mode's (counting them through torch.compile would trace and compile
+    the graphs once more, under the counter)."""
+    if mode == 'compile' and part.get('fast', {}).get('flops'):
+        res['flops'] = part['fast']['flops']
+        res['flops_by_op'] = part['fast']['flops_by_op']
+        res['flops_from'] = 'fast'
 
 
 def _add_speedups(report: dict) -> None:
@@ -616,9 +660,14 @@ def to_markdown(r: dict) -> str:
         f'{m["device"]}, {m["threads"]} threads, torch {m["torch"]}; '
         + (f'fast inference in chunks of {r["inference_chunk"]} pairs; '
            if r.get('inference_chunk') else '') +
-        f'{r["date"]}; load average {m["load_at_start"][0]:.1f} at the start, '
-        f'{m["load_at_end"][0]:.1f} at the end. Parameters: '
-        f'{r.get("params", 0) / 1e6:.1f}M. Fast dtype: {r["fast_dtype"]}.',
+        f'{r["date"]}; load average {m["load_at_start"][0]:.1f} at the start'
+        + (f', {m["load_at_end"][0]:.1f} at the end' if 'load_at_end' in m
+           else '') + '. Parameters: '
+        f'{r.get("params", 0) / 1e6:.1f}M. Fast dtype: {r["fast_dtype"]}. '
+        '% of peak (MFU): counted FLOPs / best time / the dense peak of the '
+        f'mode\'s dtype (fp32 modes: {r.get("fp32_peak_basis", "float32")}).'
+        + (' **Partial: the run was cut off; the modes below are those '
+           'measured.**' if r.get('partial') else ''),
         '',
         f'Command: `{r["command"]}`',
         '',
