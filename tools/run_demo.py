@@ -184,7 +184,8 @@ def evaluate(cfg, work_dir: str, checkpoint=None, panels_dir=None,
     or of its initial heads (``'initial'``)."""
     from mmengine.runner import Runner
     c = _runner(cfg, work_dir, name)
-    c.model.setdefault('test_cfg', {})['output'] = output
+    # (ConfigDict.setdefault hands back a copy: assign the whole dict)
+    c.model.test_cfg = dict(c.model.get('test_cfg') or {}, output=output)
     c.load_from = checkpoint
     c.resume = False
     hooks = c.setdefault('default_hooks', {})

@@ -40,6 +40,8 @@ def test_demo_flow_and_rerun_reuses_work(tmp_path, tiny_config, capsys):
             assert row['winner'] == ('refined' if (r > i) == (
                 row['better'] == 'higher') else 'initial')
             assert row['margin'] == abs(r - i)
+    # the two outputs are evaluated apart: a refine head changes the numbers
+    assert any(row['refined'] != row['initial'] for row in saved['summary'])
     # every number's key says which output it is
     assert set(saved['trained_metrics']) and all(
         k.startswith(('refined/', 'initial/')) for k in saved['trained_metrics'])
