@@ -25,7 +25,8 @@ from mmdmtl.engine.mmengine_compat import (load_checkpoint_to_model,
                                            require_inferencer_internals)
 from mmdmtl.registry import INFERENCERS, TRANSFORMS
 from mmdmtl.structures import check_task_names
-from .utils import predictions_to_numpy, save_task_predictions
+from mmdmtl.structures.prediction_io import (predictions_to_numpy,
+                                             save_task_predictions)
 
 InputType = Union[str, np.ndarray]
 InputsType = Union[InputType, Sequence[InputType]]
@@ -102,7 +103,7 @@ class MultiTaskInferencer(BaseInferencer):
         inputs: an image path, a directory of images, an array, or a list of these.
         batch_size (int): images per forward pass. Defaults to 1.
         out_dir (str): when given, write ``<out_dir>/preds/<task>/<stem>.png``
-            (see :func:`mmdmtl.apis.utils.encode_prediction_png`) and the panels as
+            (see :func:`mmdmtl.structures.prediction_io.encode_prediction_png`) and the panels as
             ``<out_dir>/vis/<stem>.png``.
         save_npy (bool): also write the exact arrays as ``.npy``. Defaults to False.
         return_vis (bool): return the panels (RGB uint8). Defaults to False.

@@ -176,7 +176,7 @@ def test_staircase_edge_through_the_dataset(tmp_path):
     zs = decode(dict(rec, thin='zhang_suen'))
     assert zs.dtype == np.uint8
     np.testing.assert_array_equal(zs, STAIRS_THIN_ZHANG_SUEN)
-    np.testing.assert_array_equal(decode(dict(rec, thin=False)), STAIRS_MASK)
+    np.testing.assert_array_equal(decode(dict(rec, thin='none')), STAIRS_MASK)
 
 
 # ------------------------------------------------------------ human parts

@@ -140,10 +140,6 @@ def test_schedule_config_reaches_the_scheduler():
                                rtol=1e-12)
     # the scheduler is no module: nothing of it enters the state dict
     assert not any('scheduler' in k for k in _head().state_dict())
-    with pytest.raises(TypeError, match='moved into scheduler'):
-        _head(num_train_timesteps=2)
-    with pytest.raises(TypeError, match='moved into scheduler'):
-        _head(sampler='ddim')
 
 
 def test_zero_touch_and_errors():
@@ -157,7 +153,7 @@ def test_zero_touch_and_errors():
         _head(diffuse='latent')
     with pytest.raises(ValueError, match='unknown task'):
         MultiTaskDenoiser(channels=8, tasks=dict(sem=3))
-    with pytest.raises(TypeError, match=r"unexpected arguments \['dropout_ratio'\]"):
+    with pytest.raises(TypeError, match='dropout_ratio'):
         MultiTaskDenoiser(channels=8, tasks=TASKS, dropout_ratio=0.1)
     feats, preds, cond = _inputs()
     with pytest.raises(ValueError, match='condition has 4 channels'):

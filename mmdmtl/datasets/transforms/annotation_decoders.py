@@ -237,12 +237,7 @@ def decode_pascal_context_edge(path: str, thin='skimage', **_) -> np.ndarray:
     """PASCAL-Context ``LabelMap`` .mat -> edge map: pixels where the
     Laplacian of the label map is non-zero (both sides of every boundary),
     thinned to one pixel with ``thin_edges(method=thin)``: 'skimage' (the
-    published PASCAL_MT rule, default), 'zhang_suen' or 'none' (``True`` /
-    ``False`` mean 'skimage' / 'none')."""
-    if thin is True:
-        thin = 'skimage'
-    elif thin is False or thin is None:
-        thin = 'none'
+    published PASCAL_MT rule, default), 'zhang_suen' or 'none'."""
     edge = thin_edges(label_map_edges(read_label_map(path)), thin)
     return edge.astype(np.uint8)
 

@@ -140,7 +140,7 @@ class MultiTaskPredictionSaveHook(Hook):
     """Write every test prediction to files (``tools/test.py --out DIR``).
 
     For each image and task: ``<out_dir>/<task>/<image stem>.png`` (a readable
-    encoding, see :func:`mmdmtl.apis.save_task_predictions`) and, with
+    encoding, see :func:`mmdmtl.structures.prediction_io.save_task_predictions`) and, with
     ``save_npy=True``, the exact array as ``.npy``.
 
     Args:

@@ -44,9 +44,6 @@ from mmdmtl.models.utils import check_task_channels, scoped_type, zero_touch
 from mmdmtl.registry import MODELS
 
 _MASK64 = (1 << 63) - 1
-# Arguments of the flattened schedule of earlier versions (now ``scheduler=dict``).
-_SCHEDULER_KEYS = ('num_train_timesteps', 'beta_start', 'beta_end', 'beta_schedule',
-                   'sampler', 'ddim_eta')
 
 
 def _mix_seed(*parts: int) -> int:
@@ -60,17 +57,6 @@ def _task_head(channels: int, num_convs: int) -> nn.Sequential:
     for _ in range(num_convs):
         layers += [nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(inplace=True)]
     return nn.Sequential(*layers)
-
-
-def check_scheduler_keys(kwargs: Mapping, where: str) -> None:
-    """The flat schedule arguments of earlier versions -> a TypeError naming the
-    sub-config they moved into."""
-    moved = sorted(set(kwargs) & set(_SCHEDULER_KEYS))
-    if moved:
-        raise TypeError(f'{where}: {moved} moved into '
-                        "scheduler=dict(type='DDPMScheduler', ...) (sampler='ddim' "
-                        "is type='DDIMScheduler', ddim_eta is its eta; the LDM "
-                        "schedule is beta_schedule='scaled_linear')")
 
 
 @MODELS.register_module()
@@ -138,12 +124,7 @@ class MultiTaskDenoiser(BaseModule):
                  noise_seed: int = 0,
                  inference_chunk: Optional[int] = None,
                  project: bool = True,
-                 init_cfg: Optional[dict] = None,
-                 **kwargs):
-        check_scheduler_keys(kwargs, type(self).__name__)
-        if kwargs:
-            raise TypeError(f'{type(self).__name__}: unexpected arguments '
-                            f'{sorted(kwargs)}')
+                 init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         tasks = check_task_channels(tasks, type(self).__name__)
         if diffuse not in ('feature', 'prediction'):
