@@ -53,9 +53,7 @@ def check_loss_weights(model_cfg: Any, where: str = 'model') -> None:
 
 
 def check_batch_sizes(cfg: Any, loader_key: str = 'train_dataloader') -> None:
-    """The data loader's batch size is a positive int and equals the sampler's
-    ``batch_size`` when the sampler takes one (``PartialLabelSampler`` composes
-    batches of that size)."""
+    """The data loader's batch size is a positive int."""
     loader = _get(cfg, loader_key)
     if loader is None:
         return
@@ -64,14 +62,6 @@ def check_batch_sizes(cfg: Any, loader_key: str = 'train_dataloader') -> None:
                            or bs < 1):
         raise ConfigCheckError(f'{loader_key}.batch_size = {bs!r}: must be an '
                                'int >= 1')
-    sampler_bs = _get(loader, 'sampler.batch_size')
-    if sampler_bs is not None and bs is not None and sampler_bs != bs:
-        raise ConfigCheckError(
-            f'{loader_key}.batch_size = {bs} but {loader_key}.sampler.batch_size '
-            f'= {sampler_bs}: the sampler composes batches of its size while the '
-            'loader cuts batches of its own, so batches would not be the ones the '
-            f'sampler made; set both to the same value (or drop '
-            f'{loader_key}.sampler.batch_size)')
 
 
 def check_diffusion_steps(model_cfg: Any, where: str = 'model') -> None:
@@ -191,16 +181,3 @@ def check_tasks_agree(model_tasks: Sequence[str],
             f'{"it" if len(headless) == 1 else "them"} to model.tasks or drop '
             f'{"it" if len(headless) == 1 else "them"} from '
             f'{loader_key}.dataset.tasks')
-
-
-def check_loader_batch_size(loader: Any, loader_key: str = 'train_dataloader'
-                            ) -> None:
-    """A built data loader's batch size agrees with its sampler's."""
-    sampler = getattr(loader, 'sampler', None)
-    sampler_bs = getattr(sampler, 'batch_size', None)
-    bs = getattr(loader, 'batch_size', None)
-    if sampler_bs and bs and sampler_bs != bs:
-        raise ConfigCheckError(
-            f'{loader_key}.batch_size = {bs} but its sampler '
-            f'{type(sampler).__name__} composes batches of {sampler_bs} '
-            f'({loader_key}.sampler.batch_size); set both to the same value')

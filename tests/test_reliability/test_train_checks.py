@@ -12,8 +12,7 @@ def _cfg(**over):
                    loss_weights=dict(semseg=1.0, depth=1.0),
                    refine_head=dict(scheduler=dict(num_train_timesteps=2),
                                     num_inference_steps=2)),
-        train_dataloader=dict(batch_size=4, sampler=dict(type='PartialLabelSampler',
-                                                         batch_size=4)))
+        train_dataloader=dict(batch_size=4, sampler=dict(type='PartialLabelSampler')))
     for key, value in over.items():
         node = cfg
         *path, last = key.split('.')
@@ -36,15 +35,9 @@ def test_negative_loss_weight_names_the_key():
         check_train_config(_cfg(**{'model.loss_weights': dict(semseg=float('nan'))}))
 
 
-def test_batch_sizes_must_agree():
-    with pytest.raises(ConfigCheckError) as err:
-        check_train_config(_cfg(**{'train_dataloader.sampler.batch_size': 2}))
-    msg = str(err.value)
-    assert 'train_dataloader.batch_size = 4' in msg
-    assert 'train_dataloader.sampler.batch_size = 2' in msg
+def test_batch_size_below_one_names_the_key():
     with pytest.raises(ConfigCheckError, match=r'train_dataloader\.batch_size = 0'):
-        check_train_config(_cfg(**{'train_dataloader.batch_size': 0,
-                                   'train_dataloader.sampler.batch_size': 0}))
+        check_train_config(_cfg(**{'train_dataloader.batch_size': 0}))
 
 
 def test_inference_steps_above_timesteps():
@@ -97,7 +90,6 @@ generate = dict(num_train=6, num_val=2, size=(16, 16), seed=0)
 model = dict(channels=16, refine_head=dict(num_heads=2))
 train_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False,
-    sampler=dict(batch_size=2),
     dataset=dict(data_root=data_root, generate=generate))
 val_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False,
@@ -124,7 +116,7 @@ def test_hook_stops_before_the_first_iteration(tmp_path, scenes):
         'train_dataloader.dataset.tasks': ('semseg', 'human_parts', 'sal',
                                            'normals', 'depth'),
         'train_dataloader.dataset.label_setting': 'full',
-        'train_dataloader.sampler.mode': 'random'})
+        'train_dataloader.batch_sampler': None})
     runner = Runner.from_cfg(cfg)
     with pytest.raises(ConfigCheckError, match="model.tasks has \\['edge'\\]"):
         runner.train()

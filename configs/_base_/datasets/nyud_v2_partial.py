@@ -34,7 +34,7 @@ train_dataloader = dict(
     batch_size=train_batch_size,
     num_workers=4,
     persistent_workers=True,
-    sampler=dict(type='PartialLabelSampler', mode='random', shuffle=True),
+    sampler=dict(type='PartialLabelSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

@@ -6,9 +6,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmdmtl.registry import HOOKS
-from mmdmtl.utils.config_checks import (ConfigCheckError, check_loader_batch_size,
-                                        check_loss_weights, check_tasks_agree,
-                                        check_train_config)
+from mmdmtl.utils.config_checks import (ConfigCheckError, check_loss_weights,
+                                        check_tasks_agree, check_train_config)
 
 
 def _norm_layers(model):
@@ -27,8 +26,7 @@ class TrainCheckHook(Hook):
       training split, unless it is listed in ``zero_shot_tasks`` (hook argument,
       else the top-level config key ``zero_shot_tasks``);
     * every task the training split labels has a head in the model;
-    * ``model.loss_weights`` / ``init_loss_weight`` are >= 0;
-    * ``train_dataloader.batch_size`` equals the sampler's batch size.
+    * ``model.loss_weights`` / ``init_loss_weight`` are >= 0.
 
     During training every BatchNorm layer in training mode checks that it sees more than one value per channel; batch size 1 on inputs
     so small that a feature map is 1x1 raises naming the layer, the input size and
@@ -63,8 +61,6 @@ class TrainCheckHook(Hook):
         loader = runner.train_dataloader
         if tasks and loader is not None:
             check_tasks_agree(tuple(tasks), loader.dataset, zero_shot)
-        if loader is not None:
-            check_loader_batch_size(loader)
         self._guard_batch_norm(model)
 
     # ------------------------------------------------ batch-1 BatchNorm guard
