@@ -1,108 +1,16 @@
-"""Checks of a training config and of the agreement between dataset and model.
+"""Checks of the agreement between the training split and the model.
 
-Run before the first iteration (``tools/train.py`` calls ``check_train_config`` on the
-config; ``TrainCheckHook`` runs ``check_tasks_agree`` and the batch-size check on the
-built objects at ``before_train`` and guards batch-norm layers during the first
-iteration). Every message names the config key at fault and the fix.
+Run by ``TrainCheckHook`` at ``before_train``, on the built objects. Values of one
+object (loss weights, diffusion steps, batch sizes) are checked by the constructor
+that reads them. Every message names the config key at fault and the fix.
 """
-import math
-from numbers import Number
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
 
 class ConfigCheckError(ValueError):
     """A config value or a dataset/model combination cannot train correctly."""
-
-
-def _get(cfg: Any, key: str, default: Any = None) -> Any:
-    """``cfg.a.b.c`` for key 'a.b.c' over dicts/ConfigDicts (default if absent)."""
-    node = cfg
-    for part in key.split('.'):
-        if node is None:
-            return default
-        try:
-            node = node.get(part, None) if hasattr(node, 'get') else getattr(
-                node, part, None)
-        except (AttributeError, TypeError, KeyError):
-            return default
-    return default if node is None else node
-
-
-def check_loss_weights(model_cfg: Any, where: str = 'model') -> None:
-    """``loss_weights`` values and ``init_loss_weight`` are finite numbers >= 0."""
-    weights = _get(model_cfg, 'loss_weights') or {}
-    if not isinstance(weights, Mapping):
-        raise ConfigCheckError(
-            f'{where}.loss_weights must be a dict task -> weight, got '
-            f'{type(weights).__name__}')
-    items = [(f'{where}.loss_weights.{k}', v) for k, v in weights.items()]
-    init_w = _get(model_cfg, 'init_loss_weight')
-    if init_w is not None:
-        items.append((f'{where}.init_loss_weight', init_w))
-    for key, value in items:
-        if isinstance(value, bool) or not isinstance(value, Number):
-            raise ConfigCheckError(f'{key} = {value!r}: a loss weight must be a '
-                                   'number >= 0')
-        if not math.isfinite(float(value)) or float(value) < 0:
-            raise ConfigCheckError(
-                f'{key} = {value}: loss weights must be finite and >= 0 (a '
-                'negative weight maximises that loss); use 0 to switch a task '
-                'off')
-
-
-def check_batch_sizes(cfg: Any, loader_key: str = 'train_dataloader') -> None:
-    """The data loader's batch size is a positive int."""
-    loader = _get(cfg, loader_key)
-    if loader is None:
-        return
-    bs = _get(loader, 'batch_size')
-    if bs is not None and (isinstance(bs, bool) or not isinstance(bs, int)
-                           or bs < 1):
-        raise ConfigCheckError(f'{loader_key}.batch_size = {bs!r}: must be an '
-                               'int >= 1')
-
-
-def check_diffusion_steps(model_cfg: Any, where: str = 'model') -> None:
-    """``refine_head.scheduler.num_train_timesteps`` / ``num_inference_steps`` are ints
-    >= 1 with inference steps <= training timesteps."""
-    head = _get(model_cfg, 'refine_head')
-    if not head:
-        return
-    values = {}
-    # T lives in the scheduler sub-config, S on the head
-    for name, owner, key in (
-            ('num_train_timesteps', _get(head, 'scheduler'), 'scheduler.'),
-            ('num_inference_steps', head, '')):
-        v = _get(owner, name) if owner else None
-        if v is None:
-            continue
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ConfigCheckError(f'{where}.refine_head.{key}{name} = {v!r}: must '
-                                   'be an int >= 1')
-        values[name] = v
-    if len(values) == 2 and values['num_inference_steps'] > values[
-            'num_train_timesteps']:
-        raise ConfigCheckError(
-            f'{where}.refine_head.num_inference_steps = '
-            f'{values["num_inference_steps"]} exceeds '
-            f'refine_head.scheduler.num_train_timesteps = '
-            f'{values["num_train_timesteps"]}: the sampler can take at most one '
-            'step per training timestep')
-
-
-def check_train_config(cfg: Any) -> None:
-    """Every static check of a training config (raises ``ConfigCheckError``)."""
-    model = _get(cfg, 'model')
-    if model is not None:
-        check_loss_weights(model)
-        check_diffusion_steps(model)
-    check_batch_sizes(cfg)
-    zero_shot = _get(cfg, 'zero_shot_tasks')
-    if zero_shot is not None:
-        from mmdmtl.structures import check_task_names
-        check_task_names(tuple(zero_shot), where='zero_shot_tasks')
 
 
 # ------------------------------------------------------- dataset vs model

@@ -63,7 +63,3 @@ val_evaluator = dict(
         dict(type='DepthMetric', prefix='depth'),
     ])
 test_evaluator = val_evaluator
-
-# Best checkpoint by semseg mIoU (AtomicCheckpointHook reads this key; any logged
-# metric works, e.g. dict(save_best='depth/rmse', rule='less')).
-best_checkpoint = dict(save_best='semseg/mIoU', rule='greater')

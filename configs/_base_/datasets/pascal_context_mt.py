@@ -112,7 +112,3 @@ test_evaluator = dict(
         dict(type='NormalsMetric', prefix='normals'),
         dict(type='EdgeMetric', prefix='edge', max_dist=0.0075, thresholds=99),
     ])
-
-# Best checkpoint by semseg mIoU (AtomicCheckpointHook reads this key; any logged
-# metric works, e.g. dict(save_best='depth/rmse', rule='less')).
-best_checkpoint = dict(save_best='semseg/mIoU', rule='greater')

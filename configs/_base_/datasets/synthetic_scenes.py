@@ -85,7 +85,3 @@ test_evaluator = dict(
         dict(type='EdgeMetric', prefix='edge', max_dist=0.0075, thresholds=99),
         dict(type='DepthMetric', prefix='depth'),
     ])
-
-# Best checkpoint by semseg mIoU (AtomicCheckpointHook reads this key; any logged
-# metric works, e.g. dict(save_best='depth/rmse', rule='less')).
-best_checkpoint = dict(save_best='semseg/mIoU', rule='greater')

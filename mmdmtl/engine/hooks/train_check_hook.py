@@ -6,8 +6,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmdmtl.registry import HOOKS
-from mmdmtl.utils.config_checks import (ConfigCheckError, check_loss_weights,
-                                        check_tasks_agree, check_train_config)
+from mmdmtl.structures import check_task_names
+from mmdmtl.utils.config_checks import ConfigCheckError, check_tasks_agree
 
 
 def _norm_layers(model):
@@ -25,8 +25,7 @@ class TrainCheckHook(Hook):
     * every task of ``model.tasks`` is labelled on at least one image of the
       training split, unless it is listed in ``zero_shot_tasks`` (hook argument,
       else the top-level config key ``zero_shot_tasks``);
-    * every task the training split labels has a head in the model;
-    * ``model.loss_weights`` / ``init_loss_weight`` are >= 0.
+    * every task the training split labels has a head in the model.
 
     During training every BatchNorm layer in training mode checks that it sees more than one value per channel; batch size 1 on inputs
     so small that a feature map is 1x1 raises naming the layer, the input size and
@@ -44,18 +43,12 @@ class TrainCheckHook(Hook):
         self._handles = []
 
     def before_train(self, runner) -> None:
-        cfg = runner.cfg
-        check_train_config(cfg)
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        weights = getattr(model, 'loss_weights', None)
-        if isinstance(weights, dict):
-            check_loss_weights(dict(loss_weights=weights,
-                                    init_loss_weight=getattr(
-                                        model, 'init_loss_weight', None)))
         zero_shot = self.zero_shot_tasks
         if zero_shot is None:
-            zero_shot = tuple(cfg.get('zero_shot_tasks', None) or ())
+            zero_shot = tuple(runner.cfg.get('zero_shot_tasks', None) or ())
+        check_task_names(zero_shot, where='zero_shot_tasks')
         tasks = getattr(model, 'task_names', None) or tuple(
             getattr(model, 'tasks', None) or ())
         loader = runner.train_dataloader
