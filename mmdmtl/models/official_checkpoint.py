@@ -191,25 +191,3 @@ def convert_official_state_dict(state_dict: Mapping[str, torch.Tensor],
                    num_parameters=int(sum(v.numel() for k, v in out.items()
                                           if v.is_floating_point())))
     return out, summary
-
-
-def check_against_model(state_dict: Mapping[str, torch.Tensor],
-                        model: torch.nn.Module) -> None:
-    """Raise ``OfficialCheckpointError`` naming every key that a strict load of
-    ``state_dict`` into ``model`` would reject (missing, unexpected, wrong shape)."""
-    own = model.state_dict()
-    missing = [k for k in own if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in own]
-    shapes = [f'{k} {tuple(state_dict[k].shape)} vs {tuple(own[k].shape)}'
-              for k in state_dict if k in own and state_dict[k].shape != own[k].shape]
-    if missing or unexpected or shapes:
-        lines = []
-        for name, keys in (('missing in the checkpoint', missing),
-                           ('not in the model', unexpected),
-                           ('shape (checkpoint vs model)', shapes)):
-            if keys:
-                lines.append(f'{name} ({len(keys)}): {", ".join(keys[:6])}' +
-                             (f', ... (+{len(keys) - 6} more)' if len(keys) > 6 else ''))
-        raise OfficialCheckpointError(
-            'the converted checkpoint does not fit the config\'s model (another '
-            'task set, width or variant?): ' + '; '.join(lines))

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import torch
 
+from mmdmtl.engine.checkpoint import (CheckpointMismatchError,
+                                      check_checkpoint_fits)
 from mmdmtl.models.official_checkpoint import (OfficialCheckpointError,
-                                               check_against_model,
                                                convert_official_state_dict,
                                                extract_state_dict, map_key,
                                                published_schedule_tables)
@@ -152,11 +153,12 @@ def test_another_task_set_is_named_against_the_model(shared_data):
             self.neck = torch.nn.Module()
             self.neck.fuse = torch.nn.Conv2d(960, 256, 3)
 
-    with pytest.raises(OfficialCheckpointError) as e:
-        check_against_model(conv, Fake())
+    with pytest.raises(CheckpointMismatchError) as e:
+        check_checkpoint_fits(Fake(), conv, source='official', strict=True)
     msg = str(e.value)
-    assert 'neck.fuse.weight (512, 960, 3, 3) vs (256, 960, 3, 3)' in msg
-    assert 'not in the model' in msg
+    assert 'neck.fuse.weight (checkpoint [512, 960, 3, 3] vs model ' \
+        '[256, 960, 3, 3])' in msg
+    assert 'unexpected in the checkpoint' in msg
 
 
 def test_map_key_examples():

@@ -54,9 +54,8 @@ def main(argv=None):
     import torch
 
     import mmdmtl
-    from mmdmtl.engine.checkpoint import atomic_write_bytes
-    from mmdmtl.models.official_checkpoint import (check_against_model,
-                                                   convert_official_state_dict,
+    from mmdmtl.engine.checkpoint import atomic_write_bytes, check_checkpoint_fits
+    from mmdmtl.models.official_checkpoint import (convert_official_state_dict,
                                                    extract_state_dict)
     from mmdmtl.utils.cli import check_checkpoint_arg, check_config_arg
     from mmdmtl.utils.safe_output import check_output_file
@@ -71,7 +70,8 @@ def main(argv=None):
     sd, rest = extract_state_dict(obj)
     converted, summary = convert_official_state_dict(sd)
     model = build_model(args.config)
-    check_against_model(converted, model)
+    check_checkpoint_fits(model, converted, source=f'{args.src} (converted)',
+                          strict=True)
     model.load_state_dict(converted, strict=True)
 
     meta = dict(
