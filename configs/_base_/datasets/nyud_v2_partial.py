@@ -21,7 +21,7 @@ data_preprocessor = dict(
 train_pipeline = [
     dict(type='LoadMultiTaskImage'),
     dict(type='LoadMultiTaskAnnotations', normal_mode='raw'),
-    dict(type='RandomScaleCrop', scales=(1.0, 1.2, 1.5), mode='mtan'),
+    dict(type='RandomScaleCrop', scales=(1.0, 1.2, 1.5)),
     dict(type='MultiTaskRandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackMultiTaskInputs'),
 ]
