@@ -203,7 +203,7 @@ class MultiTaskRandomCrop(MMSegRandomCrop):
     class covers more than that fraction of the labelled pixels, as mmseg and
     the published PASCAL_MT loaders do. It reads ``gt_seg_map`` whether or not
     the image is labelled for semseg: PASCAL datasets load it on every image
-    as an auxiliary label (``crop_check_semseg=True``, the published rule).
+    as an auxiliary label (the published rule).
     What differs from mmseg's: images without any semseg map skip the check
     (one draw) instead of failing, labels absent from a sample are skipped,
     a bad ``crop_size`` is a ValueError, and ``crop_bbox`` (the window, clipped
