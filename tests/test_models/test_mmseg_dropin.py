@@ -139,7 +139,8 @@ def test_adapter_composes_the_denoiser_and_projects_with_conv_seg():
                                                      num_train_timesteps=1)))
     assert isinstance(head.denoiser, MultiTaskDenoiser)
     assert head.denoiser.tasks == dict(semseg=NUM_CLASSES)
-    assert not head.denoiser.project and head.conv_seg.out_channels == NUM_CLASSES
+    assert head.denoiser.return_features
+    assert head.conv_seg.out_channels == NUM_CLASSES
     assert head.denoiser.num_inference_steps == 1
     keys = head.state_dict()
     assert not any(k.startswith(('final_convs', 'input_convs')) for k in keys)

@@ -217,10 +217,10 @@ def test_time_embedding_follows_the_weight_dtype():
 
 
 def test_without_projection_refine_returns_the_refined_features():
-    """``project=False`` (the mmseg adapter): no final convs; refine gives x0_hat,
+    """``return_features=True`` (the mmseg adapter): no final convs; refine gives x0_hat,
     which the projecting denoiser's final conv maps to its logits."""
     proj = _head().eval()
-    bare = _head(project=False).eval()
+    bare = _head(return_features=True).eval()
     assert not hasattr(bare, 'final_convs')
     missing, unexpected = bare.load_state_dict(proj.state_dict(), strict=False)
     assert not missing and all(k.startswith('final_convs.') for k in unexpected)

@@ -56,7 +56,7 @@ def main(argv=None):
     import mmdmtl
     from mmdmtl.engine.checkpoint import atomic_write_bytes, check_checkpoint_fits
     from mmdmtl.models.official_checkpoint import (convert_official_state_dict,
-                                                   extract_state_dict)
+                                                   split_official_checkpoint)
     from mmdmtl.utils.cli import check_checkpoint_arg, check_config_arg
     from mmdmtl.utils.safe_output import check_output_file
 
@@ -67,7 +67,7 @@ def main(argv=None):
     # but not all of them pass torch's weights-only unpickler; it is the user's own
     # download, read once here.
     obj = torch.load(args.src, map_location='cpu', weights_only=False)
-    sd, rest = extract_state_dict(obj)
+    sd, rest = split_official_checkpoint(obj)
     converted, summary = convert_official_state_dict(sd)
     model = build_model(args.config)
     check_checkpoint_fits(model, converted, source=f'{args.src} (converted)',

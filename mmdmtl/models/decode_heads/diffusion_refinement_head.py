@@ -3,7 +3,7 @@
 A thin adapter for ``mmseg``'s ``EncoderDecoder`` (one task, 'semseg'): it fuses the
 backbone maps with a stem (the stride-8 fuse), predicts an initial map with
 ``InitialTaskHeads``, builds the condition with a conditioner and refines the initial
-feature with a ``MultiTaskDenoiser`` (``project=False``); BaseDecodeHead's own
+feature with a ``MultiTaskDenoiser`` (``return_features=True``); BaseDecodeHead's own
 ``conv_seg`` (with its dropout) turns the refined feature into logits and its
 ``loss_decode`` scores both the final and (weighted by ``init_loss_weight``) the
 initial logits. The multi-task model uses ``MultiTaskDenoiser`` directly as its
@@ -78,7 +78,8 @@ class DiffusionRefinementHead(BaseDecodeHead):
         tasks = dict(semseg=int(num_classes))
         self.init_loss_weight = init_loss_weight
         self.denoiser = MultiTaskDenoiser(
-            tasks=tasks, channels=channels, project=False, **(denoiser or {}))
+            tasks=tasks, channels=channels, return_features=True,
+            **(denoiser or {}))
         if self.input_transform == 'resize_concat' and not \
                 0 <= fuse_index < len(self.in_index):
             raise ValueError(f'fuse_index={fuse_index} out of range for '

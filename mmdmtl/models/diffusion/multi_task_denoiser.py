@@ -7,10 +7,13 @@ batch. ``MultiTaskEncoderDecoder`` uses it as its ``refine_head``;
 
 The reverse chain (x0 parameterisation, see ``DDPMScheduler``)::
 
-    x_T   = sqrt(acp_T) x0 + sqrt(1 - acp_T) eps       x0 = F_t, or Embed_t(P_t)
-    x0_hat = D_t(x_t, t, F_cond)                        for t = T-1 .. 0
-    x_prev = posterior(x0_hat, x_t) (+ std * eps)       no noise at the last step
+    x_T    = sqrt(alpha_bar_T) x0 + sqrt(1 - alpha_bar_T) eps
+                                                    x0 = F_t, or Embed_t(P_t)
+    x0_hat = D_t(x_t, t, F_cond)                    for t = T-1 .. 0
+    x_prev = posterior(x0_hat, x_t) (+ std * eps)   no noise at the last step
     logits = Conv1x1_t(x0_hat at t = 0)
+
+(alpha_bar_t = prod_{s <= t} (1 - beta_s), the scheduler's ``alphas_cumprod``.)
 
 Denoiser D_t (one step)::
 
@@ -93,10 +96,10 @@ class MultiTaskDenoiser(BaseModule):
             the denoiser's peak memory to that of ``inference_chunk`` pairs; the
             outputs are the same (inference noise is seeded per pair). On a CPU
             the convolutions are compute-bound, so small chunks cost little speed.
-        project (bool): end every task with its Conv1x1 to the task's output
-            channels (``final_convs``, default). False: ``refine`` returns the
-            refined features x0_hat (the mmseg adapter projects them with its own
-            ``conv_seg``).
+        return_features (bool): ``refine`` returns the refined features x0_hat
+            and the denoiser has no ``final_convs`` (the mmseg adapter projects
+            them with its own ``conv_seg``). Default False: every task ends with
+            its Conv1x1 to the task's output channels (``final_convs``).
         init_cfg (dict, optional): mmengine init config.
     """
 
@@ -123,7 +126,7 @@ class MultiTaskDenoiser(BaseModule):
                  num_head_convs: int = 3,
                  noise_seed: int = 0,
                  inference_chunk: Optional[int] = None,
-                 project: bool = True,
+                 return_features: bool = False,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         tasks = check_task_channels(tasks, type(self).__name__)
@@ -144,7 +147,7 @@ class MultiTaskDenoiser(BaseModule):
         self.noise_seed = int(noise_seed)
         self.inference_chunk = None if inference_chunk is None else \
             int(inference_chunk)
-        self.project = bool(project)
+        self.return_features = bool(return_features)
 
         # A plain object, not a module: its float64 coefficients leave it as
         # Python floats, so there is nothing to move between devices or to save.
@@ -168,7 +171,7 @@ class MultiTaskDenoiser(BaseModule):
         self.task_heads = nn.ModuleDict(
             {t: _task_head(channels, num_head_convs)
              for t in tasks})
-        if self.project:
+        if not self.return_features:
             self.final_convs = nn.ModuleDict(
                 {t: nn.Conv2d(channels, c, 1)
                  for t, c in tasks.items()})
@@ -205,7 +208,7 @@ class MultiTaskDenoiser(BaseModule):
         """0 times every parameter of the given tasks' modules (DDP-safe zero loss
         for tasks without a label in the batch)."""
         mods = [self.input_convs, self.task_heads]
-        if self.project:
+        if not self.return_features:
             mods.append(self.final_convs)
         if self.diffuse == 'prediction':
             mods.append(self.embed_convs)
@@ -323,7 +326,7 @@ class MultiTaskDenoiser(BaseModule):
             noises: explicit noise draws (tests); overrides the generators.
 
         Returns:
-            dict task -> (logits [n_t, C_t, h, w], or with ``project=False`` the
+            dict task -> (logits [n_t, C_t, h, w], or with ``return_features=True`` the
             refined features [n_t, channels, h, w]; image indices [n_t]) for
             the tasks with at least one pair.
         """
@@ -373,7 +376,7 @@ class MultiTaskDenoiser(BaseModule):
             for task, a, b in sub_groups:
                 feat = x0_hat[a:b]
                 logits[task].append(
-                    self.final_convs[task](feat) if self.project else feat)
+                    feat if self.return_features else self.final_convs[task](feat))
         return {
             task: (parts[0] if len(parts) == 1 else torch.cat(parts, dim=0),
                    b_idx[a:b])
