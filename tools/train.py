@@ -10,9 +10,11 @@ over). A plain --resume whose last checkpoint is damaged stops naming it and the
 newest intact checkpoint; --resume-intact resumes from that one.
 
 Before the first iteration the config, the dataset and the model are checked
-(mmdmtl/utils/config_checks.py, TrainCheckHook): loss weights >= 0, batch sizes that
-agree, every predicted task labelled in the training split (or listed in
-``zero_shot_tasks``), every labelled task with a head. User errors are one line on
+(mmdmtl/utils/config_checks.py, TrainCheckHook): train_cfg.max_iters/max_epochs >= 1,
+every predicted task labelled in the training split (or listed in
+``zero_shot_tasks``), every labelled task with a head, class channels equal to the
+dataset's classes; the constructors check their own values (loss weights >= 0,
+diffusion steps, ...). User errors are one line on
 stderr and exit status 1; ``--debug`` (or MMDMTL_DEBUG=1) shows the traceback.
 
 ``--amp`` (or ``fast = dict(enabled=True)`` in the config) trains in the precision
@@ -83,7 +85,7 @@ def build_train_cfg(args) -> Config:
 
     from mmdmtl.utils.cli import (UsageError, check_checkpoint_arg,
                                   check_config_arg)
-    from mmdmtl.utils.config_checks import check_train_config
+    from mmdmtl.utils.config_checks import check_train_length
     from mmdmtl.utils.config_overrides import merge_cfg_options
 
     check_config_arg(args.config, 'config')
@@ -120,7 +122,7 @@ def build_train_cfg(args) -> Config:
             str(cfg.load_from)):
         check_checkpoint_arg(str(cfg.load_from), 'load_from')
 
-    check_train_config(cfg)
+    check_train_length(cfg)
     hooks = list(cfg.get('custom_hooks', None) or [])
 
     def missing(name):

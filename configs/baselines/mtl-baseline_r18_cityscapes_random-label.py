@@ -10,3 +10,5 @@ model = dict(
     # no published DiffusionMTL weights here: equal weights (MTPSL protocol)
     loss_weights=dict(semseg=1.0, depth=1.0),
 )
+# Best checkpoint by the multi-task gain (needs the evaluator's reference).
+default_hooks = dict(checkpoint=dict(save_best='multi_task/delta_m', rule='greater'))

@@ -14,3 +14,6 @@ val_dataloader = dict(dataset=dict(tasks=('semseg', )))
 test_dataloader = val_dataloader
 val_evaluator = [dict(type='SemSegMetric', prefix='semseg', num_classes=21)]
 test_evaluator = val_evaluator
+# Best checkpoint by semseg mIoU (any logged metric works, e.g.
+# save_best='depth/rmse', rule='less').
+default_hooks = dict(checkpoint=dict(save_best='semseg/mIoU', rule='greater'))

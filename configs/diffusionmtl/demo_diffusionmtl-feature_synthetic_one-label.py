@@ -66,7 +66,7 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=25, log_metric_by_epoch=False),
     checkpoint=dict(
         type='AtomicCheckpointHook', by_epoch=False, interval=300, max_keep_ckpts=1,
-        save_last=True))
+        save_last=True, save_best='semseg/mIoU', rule='greater'))
 randomness = dict(seed=0)
 # Every task's metric (docs/evaluation.md); a list, so MMEngine builds its Evaluator.
 # Edge: the BSDS matching with 9 thresholds instead of the benchmark's 99 (the

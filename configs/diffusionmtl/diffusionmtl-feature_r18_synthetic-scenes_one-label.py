@@ -18,4 +18,6 @@ param_scheduler = [
          convert_to_iter_based=True)
 ]
 train_cfg = dict(max_epochs=20, val_interval=5)
-default_hooks = dict(checkpoint=dict(interval=5))
+# Best checkpoint by semseg mIoU (any logged metric works, e.g.
+# save_best='depth/rmse', rule='less').
+default_hooks = dict(checkpoint=dict(interval=5, save_best='semseg/mIoU', rule='greater'))

@@ -15,3 +15,5 @@ model = dict(
     loss_weights=dict(semseg=1.0, depth=1.0, normals=1.0),
     refine_head=dict(diffuse='prediction'),
 )
+# Best checkpoint by the multi-task gain (needs the evaluator's reference).
+default_hooks = dict(checkpoint=dict(save_best='multi_task/delta_m', rule='greater'))

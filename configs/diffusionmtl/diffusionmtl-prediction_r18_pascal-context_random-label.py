@@ -11,3 +11,6 @@ model = dict(
     tasks=dict(semseg=21, human_parts=7, sal=2, normals=3, edge=1),
     refine_head=dict(diffuse='prediction'),
 )
+# Best checkpoint by semseg mIoU (any logged metric works, e.g.
+# save_best='depth/rmse', rule='less').
+default_hooks = dict(checkpoint=dict(save_best='semseg/mIoU', rule='greater'))

@@ -25,8 +25,9 @@ from mmdmtl.engine.mmengine_compat import (load_checkpoint_to_model,
                                            require_inferencer_internals)
 from mmdmtl.registry import INFERENCERS, TRANSFORMS
 from mmdmtl.structures import check_task_names
+from mmdmtl.structures.prediction_io import (predictions_to_numpy,
+                                             save_task_predictions)
 from mmdmtl.utils.safe_output import UniqueOutputNames
-from .utils import predictions_to_numpy, save_task_predictions
 
 InputType = Union[str, np.ndarray]
 InputsType = Union[InputType, Sequence[InputType]]
@@ -107,10 +108,11 @@ class MultiTaskInferencer(BaseInferencer):
         inputs: an image path, a directory of images, an array, or a list of these.
         batch_size (int): images per forward pass. Defaults to 1.
         out_dir (str): when given, write ``<out_dir>/preds/<task>/<stem>.png``
-            (see :func:`mmdmtl.apis.utils.encode_prediction_png`) and the panels as
-            ``<out_dir>/vis/<stem>.png``; ``<stem>`` is the input's file stem,
-            made unique within the call (``a/0000.png`` and ``b/0000.png`` give
-            ``0000`` and ``b_0000``); replacing an earlier run's file warns.
+            (see :func:`mmdmtl.structures.prediction_io.encode_prediction_png`)
+            and the panels as ``<out_dir>/vis/<stem>.png``; ``<stem>`` is the
+            input's file stem, made unique within the call (``a/0000.png`` and
+            ``b/0000.png`` give ``0000`` and ``b_0000``); replacing an earlier
+            run's file warns.
         save_npy (bool): also write the exact arrays as ``.npy``. Defaults to False.
         return_vis (bool): return the panels (RGB uint8). Defaults to False.
         draw_pred (bool): draw panels at all (needed for ``vis/``). Defaults to True.

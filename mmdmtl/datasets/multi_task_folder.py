@@ -34,8 +34,7 @@ from mmdmtl.registry import DATASETS
 from mmdmtl.structures import TASK_NAMES, TASKS
 from .file_io import drop_id_suffixes, read_id_list, read_label_png
 from .multi_task_dataset import MultiTaskDataset
-from .transforms.annotation_decoders import (ANN_DECODERS, _to_uint8_labels,
-                                             register_decoder)
+from .transforms.annotation_decoders import _to_uint8_labels, register_decoder
 
 # Extensions of the image files found when ``img_suffix`` is None (all decoded by
 # OpenCV's imdecode).
@@ -54,12 +53,10 @@ def decode_png_class_reduce_zero(path: str, **_) -> np.ndarray:
     return _to_uint8_labels(lab, path)
 
 
-# User-facing decoder names -> (registered decoder, task kinds it fits). Any name
-# of ``ANN_DECODERS`` (e.g. 'png16_normals') is accepted as well.
+# User-facing decoder names -> registered decoder (one name each).
 DECODER_ALIASES = {
     'class_png': 'png_class',
     'class_npy': 'npy_class',
-    'depth_png': 'png_depth',
     'depth_png16': 'png_depth',
     'depth_npy': 'npy_depth',
     'normals_png': 'png_normals',
@@ -128,8 +125,8 @@ def _ann_record(task: str, spec: Union[str, dict], where: str) -> dict:
             raise ValueError(
                 f'{where}: no default decoder for {task} files ending in '
                 f"{suffix!r}; set decoder= one of {_fitting(kind)}")
-    fmt = DECODER_ALIASES.get(decoder, decoder)
-    if fmt not in ANN_DECODERS:
+    fmt = DECODER_ALIASES.get(decoder)
+    if fmt is None:
         raise ValueError(f'{where}: unknown decoder {decoder!r}; choose one of '
                          f'{sorted(DECODER_ALIASES)}')
     if fmt not in _KIND_DECODERS[kind]:

@@ -5,7 +5,6 @@ from typing import List, Optional, Sequence, Union
 from mmdmtl.registry import DATASETS
 from .file_io import read_id_list
 from .multi_task_dataset import MultiTaskDataset
-from .transforms.annotation_decoders import EDGE_THINNING
 
 PASCAL_CLASSES = ('background', 'aeroplane', 'bicycle', 'bird', 'boat',
                   'bottle', 'bus', 'car', 'cat', 'chair', 'cow', 'diningtable',
@@ -65,7 +64,10 @@ class PascalContextMTDataset(MultiTaskDataset):
     (docs/datasets.md): normals n = 2 v / 255 - 1 kept only on the LabelMap
     classes of ``NORMALS_VALID_CONTEXT_CLASSES`` (zero = invalid elsewhere);
     edges = |Laplacian(LabelMap)| > 0 thinned with ``skimage.morphology.thin``;
-    semseg loaded on every image for the crop's ``cat_max_ratio`` check.
+    semseg loaded on every image, labelled or not, as an auxiliary label for
+    ``MultiTaskRandomCrop``'s ``cat_max_ratio`` check (published: labels are
+    blanked only after the transforms); in training only, when semseg is one
+    of ``tasks``; it never reaches a loss.
 
     Args:
         ann_file (str): image-id list (default ``ImageSets/Context/train.txt``).
@@ -73,17 +75,6 @@ class PascalContextMTDataset(MultiTaskDataset):
         normals_valid_classes ('published' | Sequence[int] | None): LabelMap
             classes on which normals are valid. 'published' (default) = the
             170 ids above; None (opt-in) keeps the normals of every pixel.
-        normals_white_invalid (bool): also treat (255, 255, 255) normals
-            pixels as invalid (opt-in; the published loader does not).
-        edge_thinning (str): 'skimage' (default, published), 'zhang_suen'
-            (opt-in, our vectorised Zhang-Suen) or 'none'.
-        crop_check_semseg (bool): load the semseg map of every image, labelled
-            or not, as an auxiliary label for ``MultiTaskRandomCrop``'s
-            ``cat_max_ratio`` check (default True, the published behaviour:
-            labels are blanked only after the transforms). It never reaches a
-            loss. Only in training and when semseg is one of ``tasks``.
-            False (opt-in) reads semseg only where it is labelled, so crops of
-            the other images are unconstrained.
         split columns: the published ``.npy`` splits name their tasks.
     """
     AVAILABLE_TASKS = ('semseg', 'human_parts', 'sal', 'normals', 'edge')
@@ -98,9 +89,6 @@ class PascalContextMTDataset(MultiTaskDataset):
                  sal_threshold: int = 127,
                  normals_valid_classes: Union[str, Sequence[int],
                                               None] = 'published',
-                 normals_white_invalid: bool = False,
-                 edge_thinning: str = 'skimage',
-                 crop_check_semseg: bool = True,
                  **kwargs):
         self.sal_threshold = sal_threshold
         if isinstance(normals_valid_classes, str):
@@ -112,12 +100,6 @@ class PascalContextMTDataset(MultiTaskDataset):
         self.normals_valid_classes: Optional[tuple] = (
             None if normals_valid_classes is None else tuple(
                 int(c) for c in normals_valid_classes))
-        self.normals_white_invalid = bool(normals_white_invalid)
-        if edge_thinning not in EDGE_THINNING:
-            raise ValueError(f'edge_thinning must be one of '
-                             f'{list(EDGE_THINNING)}, got {edge_thinning!r}')
-        self.edge_thinning = edge_thinning
-        self.crop_check_semseg = bool(crop_check_semseg)
         super().__init__(ann_file=ann_file, **kwargs)
 
     def _semseg_path(self, sid: str) -> str:
@@ -148,20 +130,16 @@ class PascalContextMTDataset(MultiTaskDataset):
             if 'normals' in self.tasks:
                 ann['normals'] = dict(
                     path=osp.join(root, 'normals_distill', sid + '.png'),
-                    fmt='png_normals',
-                    white_invalid=self.normals_white_invalid)
+                    fmt='png_normals', white_invalid=False)
                 if self.normals_valid_classes is not None:
                     ann['normals'].update(
                         label_map=label_map,
                         valid_classes=self.normals_valid_classes)
             if 'edge' in self.tasks:
-                ann['edge'] = dict(path=label_map,
-                                   fmt='pascal_context_edge_mat',
-                                   thin=self.edge_thinning)
+                ann['edge'] = dict(path=label_map, fmt='pascal_context_edge_mat')
             sample = dict(img_path=osp.join(root, 'JPEGImages', sid + '.jpg'),
                           sample_id=sid, ann_info=ann)
-            if (self.crop_check_semseg and 'semseg' in self.tasks
-                    and not self.test_mode):
+            if 'semseg' in self.tasks and not self.test_mode:
                 # Loaded only where semseg is not labelled (see
                 # LoadMultiTaskAnnotations); dropped when packing.
                 sample['aux_ann_info'] = dict(semseg=semseg)

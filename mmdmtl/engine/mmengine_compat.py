@@ -16,7 +16,7 @@ internal (mmengine 0.10.7)                            used for
                                                       after the resume replay
                                                       (ExactResumeHook)
 ``CheckpointHook._save_checkpoint_with_step``,        overridden / called by
-``._save_best_checkpoint``, ``._init_rule``           AtomicCheckpointHook
+``._save_best_checkpoint``                            AtomicCheckpointHook
 ``mmengine.runner.checkpoint.                         copying checkpoint weights into
 _load_checkpoint_to_model``                           a model (MultiTaskInferencer)
 ``BaseInferencer._load_weights_to_model``,            overridden by
@@ -46,8 +46,6 @@ _LOOKUPS = (
      'AtomicCheckpointHook overrides it (save, then publish, then delete)'),
     ('mmengine.hooks:CheckpointHook', '_save_best_checkpoint',
      'AtomicCheckpointHook overrides it (checks the save_best keys)'),
-    ('mmengine.hooks:CheckpointHook', '_init_rule',
-     'AtomicCheckpointHook calls it for the best_checkpoint config key'),
     ('mmengine.infer:BaseInferencer', '_load_weights_to_model',
      'MultiTaskInferencer overrides it (checkpoint checks)'),
     ('mmengine.infer:BaseInferencer', '_init_visualizer',
@@ -156,14 +154,6 @@ def load_checkpoint_to_model(model, checkpoint: dict, strict: bool = False):
     where, attr = 'mmengine.runner.checkpoint', '_load_checkpoint_to_model'
     fn = _lookup(where, attr, _purpose(where, attr))
     return fn(model, checkpoint, strict=strict)
-
-
-def init_save_best_rule(hook, rules, key_indicators) -> None:
-    """``CheckpointHook._init_rule``: set ``hook.rule``/``is_better_than`` for
-    ``save_best`` keys chosen after construction."""
-    where, attr = 'mmengine.hooks:CheckpointHook', '_init_rule'
-    _lookup(where, attr, _purpose(where, attr))
-    hook._init_rule(rules, key_indicators)
 
 
 def require_overridable(cls_path: str, *attrs: str) -> None:

@@ -81,27 +81,28 @@ def published_schedule_tables(num_train_timesteps: int) -> Dict[str, np.ndarray]
     posterior-mean coefficients are its own step coefficients t -> t-1)."""
     s = DDPMScheduler(num_train_timesteps=num_train_timesteps)
     b = s.betas
-    acp = s.alphas_cumprod
-    prev = np.append(1.0, acp[:-1])
+    alpha_bar = s.alphas_cumprod
+    prev = np.append(1.0, alpha_bar[:-1])
     # unclipped here (0 at t = 0): the published table keeps the raw variance
-    var = b * (1.0 - prev) / (1.0 - acp)
+    var = b * (1.0 - prev) / (1.0 - alpha_bar)
     coef1, coef2 = np.array([s.step_coefficients(t, t - 1)[:2]
                              for t in range(s.num_train_timesteps)]).T
     return dict(
-        betas=b, alphas_cumprod=acp, alphas_cumprod_prev=prev,
-        sqrt_alphas_cumprod=np.sqrt(acp),
-        sqrt_one_minus_alphas_cumprod=np.sqrt(1.0 - acp),
-        log_one_minus_alphas_cumprod=np.log(1.0 - acp),
-        sqrt_recip_alphas_cumprod=np.sqrt(1.0 / acp),
-        sqrt_recipm1_alphas_cumprod=np.sqrt(1.0 / acp - 1),
+        betas=b, alphas_cumprod=alpha_bar, alphas_cumprod_prev=prev,
+        sqrt_alphas_cumprod=np.sqrt(alpha_bar),
+        sqrt_one_minus_alphas_cumprod=np.sqrt(1.0 - alpha_bar),
+        log_one_minus_alphas_cumprod=np.log(1.0 - alpha_bar),
+        sqrt_recip_alphas_cumprod=np.sqrt(1.0 / alpha_bar),
+        sqrt_recipm1_alphas_cumprod=np.sqrt(1.0 / alpha_bar - 1),
         posterior_variance=var,
         posterior_log_variance_clipped=np.log(np.maximum(var, 1e-20)),
         posterior_mean_coef1=coef1,
         posterior_mean_coef2=coef2)
 
 
-def extract_state_dict(obj) -> Tuple[Dict[str, torch.Tensor], dict]:
-    """(state dict without the ``module.`` prefix, the other top-level entries)."""
+def split_official_checkpoint(obj) -> Tuple[Dict[str, torch.Tensor], dict]:
+    """A published-code checkpoint -> (its model state dict without the
+    ``module.`` prefix, its other top-level entries: epoch, optimizer, ...)."""
     if isinstance(obj, Mapping) and 'model' in obj and isinstance(obj['model'], Mapping):
         sd, rest = obj['model'], {k: v for k, v in obj.items() if k != 'model'}
     elif isinstance(obj, Mapping) and 'state_dict' in obj:
@@ -191,25 +192,3 @@ def convert_official_state_dict(state_dict: Mapping[str, torch.Tensor],
                    num_parameters=int(sum(v.numel() for k, v in out.items()
                                           if v.is_floating_point())))
     return out, summary
-
-
-def check_against_model(state_dict: Mapping[str, torch.Tensor],
-                        model: torch.nn.Module) -> None:
-    """Raise ``OfficialCheckpointError`` naming every key that a strict load of
-    ``state_dict`` into ``model`` would reject (missing, unexpected, wrong shape)."""
-    own = model.state_dict()
-    missing = [k for k in own if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in own]
-    shapes = [f'{k} {tuple(state_dict[k].shape)} vs {tuple(own[k].shape)}'
-              for k in state_dict if k in own and state_dict[k].shape != own[k].shape]
-    if missing or unexpected or shapes:
-        lines = []
-        for name, keys in (('missing in the checkpoint', missing),
-                           ('not in the model', unexpected),
-                           ('shape (checkpoint vs model)', shapes)):
-            if keys:
-                lines.append(f'{name} ({len(keys)}): {", ".join(keys[:6])}' +
-                             (f', ... (+{len(keys) - 6} more)' if len(keys) > 6 else ''))
-        raise OfficialCheckpointError(
-            'the converted checkpoint does not fit the config\'s model (another '
-            'task set, width or variant?): ' + '; '.join(lines))

@@ -67,7 +67,7 @@ def reference_refine(head, feats, preds, cond, labeled=None, noises=None):
     sched = head.scheduler
     timesteps = sched.train_timesteps if head.training else list(sched.timesteps)
     # float64, as the published tables
-    acp = torch.tensor(sched.alphas_cumprod, dtype=torch.float64)
+    alpha_bar = torch.tensor(sched.alphas_cumprod, dtype=torch.float64)
     out = {}
     for b in range(B):
         c = cond[b:b + 1]
@@ -84,7 +84,7 @@ def reference_refine(head, feats, preds, cond, labeled=None, noises=None):
                 draws = noises[(b, task)]
             else:
                 draws = [torch.randn_like(x0) for _ in timesteps]
-            a = acp[timesteps[0]]
+            a = alpha_bar[timesteps[0]]
             x = float(a.sqrt()) * x0
             if draws is not None:
                 x = x + float((1 - a).sqrt()) * draws[0]
@@ -93,7 +93,7 @@ def reference_refine(head, feats, preds, cond, labeled=None, noises=None):
                 prev = timesteps[i + 1] if i + 1 < len(timesteps) else -1
                 if prev < 0:
                     break
-                c0, ct, std = map(float, _ddpm_coefficients(acp, t, prev))
+                c0, ct, std = map(float, _ddpm_coefficients(alpha_bar, t, prev))
                 x = c0 * x0_hat + ct * x
                 if draws is not None:
                     x = x + std * draws[i + 1]

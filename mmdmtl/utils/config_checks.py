@@ -1,12 +1,11 @@
-"""Checks of a training config and of the agreement between dataset and model.
+"""Checks of the agreement between the training split and the model.
 
-Run before the first iteration (``tools/train.py`` calls ``check_train_config`` on the
-config; ``TrainCheckHook`` runs ``check_tasks_agree`` and the batch-size check on the
-built objects at ``before_train`` and guards batch-norm layers during the first
-iteration). Every message names the config key at fault and the fix.
+Run by ``TrainCheckHook`` at ``before_train``, on the built objects
+(``tools/train.py`` checks ``train_cfg``'s length on the config, before building
+the Runner). Values of one object (loss weights, diffusion steps, batch sizes) are
+checked by the constructor that reads them. Every message names the config key at
+fault and the fix.
 """
-import math
-from numbers import Number
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import numpy as np
@@ -16,97 +15,12 @@ class ConfigCheckError(ValueError):
     """A config value or a dataset/model combination cannot train correctly."""
 
 
-def _get(cfg: Any, key: str, default: Any = None) -> Any:
-    """``cfg.a.b.c`` for key 'a.b.c' over dicts/ConfigDicts (default if absent)."""
-    node = cfg
-    for part in key.split('.'):
-        if node is None:
-            return default
-        try:
-            node = node.get(part, None) if hasattr(node, 'get') else getattr(
-                node, part, None)
-        except (AttributeError, TypeError, KeyError):
-            return default
-    return default if node is None else node
-
-
-def check_loss_weights(model_cfg: Any, where: str = 'model') -> None:
-    """``loss_weights`` values and ``init_loss_weight`` are finite numbers >= 0."""
-    weights = _get(model_cfg, 'loss_weights') or {}
-    if not isinstance(weights, Mapping):
-        raise ConfigCheckError(
-            f'{where}.loss_weights must be a dict task -> weight, got '
-            f'{type(weights).__name__}')
-    items = [(f'{where}.loss_weights.{k}', v) for k, v in weights.items()]
-    init_w = _get(model_cfg, 'init_loss_weight')
-    if init_w is not None:
-        items.append((f'{where}.init_loss_weight', init_w))
-    for key, value in items:
-        if isinstance(value, bool) or not isinstance(value, Number):
-            raise ConfigCheckError(f'{key} = {value!r}: a loss weight must be a '
-                                   'number >= 0')
-        if not math.isfinite(float(value)) or float(value) < 0:
-            raise ConfigCheckError(
-                f'{key} = {value}: loss weights must be finite and >= 0 (a '
-                'negative weight maximises that loss); use 0 to switch a task '
-                'off')
-
-
-def check_batch_sizes(cfg: Any, loader_key: str = 'train_dataloader') -> None:
-    """The data loader's batch size is a positive int and equals the sampler's
-    ``batch_size`` when the sampler takes one (``PartialLabelSampler`` composes
-    batches of that size)."""
-    loader = _get(cfg, loader_key)
-    if loader is None:
-        return
-    bs = _get(loader, 'batch_size')
-    if bs is not None and (isinstance(bs, bool) or not isinstance(bs, int)
-                           or bs < 1):
-        raise ConfigCheckError(f'{loader_key}.batch_size = {bs!r}: must be an '
-                               'int >= 1')
-    sampler_bs = _get(loader, 'sampler.batch_size')
-    if sampler_bs is not None and bs is not None and sampler_bs != bs:
-        raise ConfigCheckError(
-            f'{loader_key}.batch_size = {bs} but {loader_key}.sampler.batch_size '
-            f'= {sampler_bs}: the sampler composes batches of its size while the '
-            'loader cuts batches of its own, so batches would not be the ones the '
-            f'sampler made; set both to the same value (or drop '
-            f'{loader_key}.sampler.batch_size)')
-
-
-def check_diffusion_steps(model_cfg: Any, where: str = 'model') -> None:
-    """``refine_head.scheduler.num_train_timesteps`` / ``num_inference_steps`` are ints
-    >= 1 with inference steps <= training timesteps."""
-    head = _get(model_cfg, 'refine_head')
-    if not head:
-        return
-    values = {}
-    # T lives in the scheduler sub-config, S on the head
-    for name, owner, key in (
-            ('num_train_timesteps', _get(head, 'scheduler'), 'scheduler.'),
-            ('num_inference_steps', head, '')):
-        v = _get(owner, name) if owner else None
-        if v is None:
-            continue
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ConfigCheckError(f'{where}.refine_head.{key}{name} = {v!r}: must '
-                                   'be an int >= 1')
-        values[name] = v
-    if len(values) == 2 and values['num_inference_steps'] > values[
-            'num_train_timesteps']:
-        raise ConfigCheckError(
-            f'{where}.refine_head.num_inference_steps = '
-            f'{values["num_inference_steps"]} exceeds '
-            f'refine_head.scheduler.num_train_timesteps = '
-            f'{values["num_train_timesteps"]}: the sampler can take at most one '
-            'step per training timestep')
-
-
 def check_train_length(cfg: Any) -> None:
     """``train_cfg.max_iters`` / ``max_epochs`` is an int >= 1 (0 would exit
-    successfully with nothing trained)."""
+    successfully with nothing trained; MMEngine's loops do not check it)."""
+    train_cfg = cfg.get('train_cfg', None) or {}
     for key in ('max_iters', 'max_epochs'):
-        value = _get(cfg, f'train_cfg.{key}')
+        value = train_cfg.get(key, None)
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -114,20 +28,6 @@ def check_train_length(cfg: Any) -> None:
                 f'train_cfg.{key} = {value!r}: must be an int >= 1 (with '
                 f'{value!r} the run would end at once with nothing trained); '
                 f'set e.g. --cfg-options train_cfg.{key}=100')
-
-
-def check_train_config(cfg: Any) -> None:
-    """Every static check of a training config (raises ``ConfigCheckError``)."""
-    model = _get(cfg, 'model')
-    if model is not None:
-        check_loss_weights(model)
-        check_diffusion_steps(model)
-    check_train_length(cfg)
-    check_batch_sizes(cfg)
-    zero_shot = _get(cfg, 'zero_shot_tasks')
-    if zero_shot is not None:
-        from mmdmtl.structures import check_task_names
-        check_task_names(tuple(zero_shot), where='zero_shot_tasks')
 
 
 # ------------------------------------------------------- dataset vs model
@@ -206,19 +106,6 @@ def check_tasks_agree(model_tasks: Sequence[str],
             f'{"it" if len(headless) == 1 else "them"} to model.tasks or drop '
             f'{"it" if len(headless) == 1 else "them"} from '
             f'{loader_key}.dataset.tasks')
-
-
-def check_loader_batch_size(loader: Any, loader_key: str = 'train_dataloader'
-                            ) -> None:
-    """A built data loader's batch size agrees with its sampler's."""
-    sampler = getattr(loader, 'sampler', None)
-    sampler_bs = getattr(sampler, 'batch_size', None)
-    bs = getattr(loader, 'batch_size', None)
-    if sampler_bs and bs and sampler_bs != bs:
-        raise ConfigCheckError(
-            f'{loader_key}.batch_size = {bs} but its sampler '
-            f'{type(sampler).__name__} composes batches of {sampler_bs} '
-            f'({loader_key}.sampler.batch_size); set both to the same value')
 
 
 def batch_exceeds_dataset(loader: Any, world_size: int = 1,

@@ -25,7 +25,7 @@ RUNNER_KEYS = (
     'env_cfg', 'log_processor', 'log_level', 'visualizer', 'default_scope',
     'randomness', 'experiment_name', 'model_wrapper_cfg', 'runner_type',
     'find_unused_parameters', 'compile', 'strategy', 'custom_imports',
-    'tta_model', 'tta_pipeline', 'fast', 'zero_shot_tasks', 'best_checkpoint',
+    'tta_model', 'tta_pipeline', 'fast', 'zero_shot_tasks',
     'crop_size', 'test_pipeline')
 
 

@@ -22,16 +22,26 @@ def one_label_dataset(n=103, t=5, seed=0):
     return FakeDataset(generate_label_matrix(n, t, 'one_label', seed))
 
 
+def build_sampler(dataset, mode, batch_size, **kwargs):
+    """A PartialLabelSampler; mode 'cover_tasks': the one a
+    TaskCoveringBatchSampler of ``batch_size`` drives (it composes the batches)."""
+    from mmdmtl.datasets.samplers import (PartialLabelSampler,
+                                          TaskCoveringBatchSampler)
+    sampler = PartialLabelSampler(dataset, **kwargs)
+    if mode == 'cover_tasks':
+        TaskCoveringBatchSampler(sampler, batch_size)
+    return sampler
+
+
 def worker(rank, world, port, out_dir, modes):
     torch.set_num_threads(1)
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
     dist.init_process_group('gloo', rank=rank, world_size=world)
     try:
-        from mmdmtl.datasets.samplers import PartialLabelSampler
         ds = one_label_dataset(101, 5, seed=4)
         for mode in modes:
             # seed=None: drawn on rank 0 and broadcast.
-            s = PartialLabelSampler(ds, batch_size=5, mode=mode, seed=None)
+            s = build_sampler(ds, mode, 5, seed=None)
             res = {'len': len(s), 'seed': s.seed}
             for epoch in (0, 1):
                 s.set_epoch(epoch)

@@ -103,9 +103,6 @@ def test_dataset_config_parses_and_pipelines_build(path):
     for split in ('train', 'val'):
         for step in cfg[f'{split}_dataloader'].dataset.pipeline:
             TRANSFORMS.build(step)
-    sampler = cfg.train_dataloader.sampler
-    if sampler.get('mode') == 'cover_tasks':
-        assert sampler.batch_size == cfg.train_dataloader.batch_size
     ds = cfg.train_dataloader.dataset
     if ds.get('split_file'):
         assert ds.label_setting in ('one_label', 'random_label')

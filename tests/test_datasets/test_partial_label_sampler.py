@@ -15,6 +15,7 @@ from mmdmtl.datasets.samplers import (PartialLabelSampler,
 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _ddp_sampler_worker import build_sampler as _sampler  # noqa: E402
 from _ddp_sampler_worker import one_label_dataset as _one_label  # noqa: E402
 from _ddp_sampler_worker import worker as _worker  # noqa: E402
 
@@ -65,7 +66,7 @@ def test_cover_tasks_best_effort_when_a_task_is_rare():
 
 def test_plain_shuffle_rarely_covers_but_sampler_does():
     ds = _one_label(600, 5, seed=0)
-    s = PartialLabelSampler(ds, batch_size=6, mode='cover_tasks', seed=0)
+    s = _sampler(ds, 'cover_tasks', 6, seed=0)
     idx = np.array(list(s)).reshape(-1, 6)
     assert all(ds.label_matrix[b].any(0).all() for b in idx)
     # (not seed 0: the split itself was dealt over that very permutation)
@@ -73,27 +74,22 @@ def test_plain_shuffle_rarely_covers_but_sampler_does():
     assert np.mean([ds.label_matrix[b].any(0).all() for b in plain]) < 0.5
 
 
-def test_cover_tasks_needs_batch_size_and_matrix():
-    with pytest.raises(ValueError, match='batch_size'):
-        PartialLabelSampler(_one_label(), mode='cover_tasks')
+def test_cover_tasks_needs_a_label_matrix():
     with pytest.raises(TypeError, match='label_matrix'):  # a plain list
-        PartialLabelSampler(list(range(10)), batch_size=2,
-                            mode='cover_tasks', seed=0)
-    with pytest.raises(ValueError, match="'balanced'"):
-        PartialLabelSampler(_one_label(), mode='balanced')
+        _sampler(list(range(10)), 'cover_tasks', 2, seed=0)
 
 
 @pytest.mark.parametrize('mode', ['random', 'cover_tasks'])
 def test_exact_resume(mode):
     ds = _one_label(50, 5)
-    s = PartialLabelSampler(ds, batch_size=4, mode=mode, seed=9)
+    s = _sampler(ds, mode, 4, seed=9)
     s.set_epoch(2)
     full = list(s)
     it = iter(s)
     head = [next(it) for _ in range(17)]
     state = s.state_dict()
     assert state['num_consumed'] == 17 and state['epoch'] == 2
-    fresh = PartialLabelSampler(ds, batch_size=4, mode=mode, seed=0)
+    fresh = _sampler(ds, mode, 4, seed=0)
     fresh.load_state_dict(state)
     assert head + list(fresh) == full
     # After the resumed epoch ends, the next epoch starts from its beginning.
@@ -141,12 +137,12 @@ def _check_ranks(mode, r0, r1):
 def test_infinite_is_the_finite_epochs_concatenated(mode):
     import itertools
     ds = _one_label(23, 3, seed=2)
-    finite = PartialLabelSampler(ds, batch_size=4, mode=mode, seed=1)
+    finite = _sampler(ds, mode, 4, seed=1)
     expected = []
     for epoch in range(4):
         finite.set_epoch(epoch)
         expected += list(finite)
-    inf = PartialLabelSampler(ds, batch_size=4, mode=mode, seed=1, infinite=True)
+    inf = _sampler(ds, mode, 4, seed=1, infinite=True)
     got = list(itertools.islice(iter(inf), len(expected)))
     assert got == expected
     assert inf.epoch == 3 or inf.epoch == 4
@@ -158,7 +154,7 @@ def test_infinite_is_the_finite_epochs_concatenated(mode):
 def test_infinite_state_resumes_mid_pass():
     import itertools
     ds = _one_label(10, 2)
-    a = PartialLabelSampler(ds, batch_size=2, mode='cover_tasks', seed=0,
+    a = _sampler(ds, 'cover_tasks', 2, seed=0,
                             infinite=True)
     it = iter(a)
     head = list(itertools.islice(it, 26))  # 2 passes + 6
@@ -166,7 +162,7 @@ def test_infinite_state_resumes_mid_pass():
     assert state['epoch'] == 2 and state['num_consumed'] == 6
     assert state['infinite'] is True
     tail = list(itertools.islice(it, 14))
-    b = PartialLabelSampler(ds, batch_size=2, mode='cover_tasks', seed=9,
+    b = _sampler(ds, 'cover_tasks', 2, seed=9,
                             infinite=True)
     b.load_state_dict(state)
     assert list(itertools.islice(iter(b), 14)) == tail
@@ -195,7 +191,7 @@ def test_label_matrix_through_repeat_and_concat_datasets(tmp_path):
     m, tasks = dataset_label_matrix(rep)
     assert tasks == ('semseg', 'depth') and m.shape == (18, 2)
     np.testing.assert_array_equal(m[6:12], rep.dataset.label_matrix)
-    s = PartialLabelSampler(rep, batch_size=2, mode='cover_tasks', seed=0)
+    s = _sampler(rep, 'cover_tasks', 2, seed=0)
     idx = list(s)
     assert len(idx) == 18 and sorted(set(idx)) == list(range(18))
     assert all(m[bt].any(0).all() for bt in np.asarray(idx).reshape(-1, 2))
@@ -207,22 +203,23 @@ def test_label_matrix_through_repeat_and_concat_datasets(tmp_path):
     assert tasks == ('semseg', 'sal', 'depth') and m.shape == (12, 3)
     np.testing.assert_array_equal(m[:6, 1], False)
     np.testing.assert_array_equal(m[6:], np.tile([False, True, True], (6, 1)))
-    assert len(PartialLabelSampler(cat, batch_size=2, mode='cover_tasks',
-                                   seed=0, infinite=True)) == 12
+    assert len(_sampler(cat, 'cover_tasks', 2, seed=0, infinite=True)) == 12
     with pytest.raises(TypeError, match='needs a dataset with a label_matrix'):
-        PartialLabelSampler(list(range(4)), batch_size=2, mode='cover_tasks')
+        _sampler(list(range(4)), 'cover_tasks', 2)
 
 
-def test_task_covering_batch_sampler_gives_the_cover_tasks_batches():
+def test_task_covering_batch_sampler_cuts_the_composed_batches():
     """The batch sampler (batch size given once, by the loader) yields exactly the
-    batches of the cover_tasks sampler, each holding every task."""
+    batches its sampler composes, each holding every task."""
     ds = _one_label(103, 5, seed=2)
-    ref = PartialLabelSampler(ds, batch_size=6, mode='cover_tasks', seed=4)
+    ref = _sampler(ds, 'cover_tasks', 6, seed=4)
     ref_batches = np.asarray(list(ref)).reshape(-1, 6).tolist()
     bs = TaskCoveringBatchSampler(PartialLabelSampler(ds, seed=4), batch_size=6)
     assert bs.sampler.mode == 'cover_tasks' and bs.sampler.batch_size == 6
     batches = list(bs)
     assert batches == ref_batches and len(bs) == len(batches) == 18
+    assert ref_batches == [b.tolist() for b in compose_task_covering_batches(
+        ds.label_matrix, 6, np.random.default_rng(4))]
     assert all(ds.label_matrix[b].any(0).all() for b in batches)
     # resumable through the sampler: 5 batches consumed, the rest continues
     state = bs.sampler.state_dict(num_consumed=5 * 6)

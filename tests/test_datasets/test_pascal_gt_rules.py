@@ -12,7 +12,7 @@ from mmdmtl.datasets import PascalContextMTDataset
 from mmdmtl.datasets.pascal_context import NORMALS_VALID_CONTEXT_CLASSES
 from mmdmtl.datasets.transforms import (IgnoreEmptyHumanParts,
                                         LoadMultiTaskAnnotations,
-                                        MultiTaskRandomCrop, thin_edges)
+                                        MultiTaskRandomCrop)
 from mmdmtl.datasets.transforms.annotation_decoders import label_map_edges
 
 WALL, FLOOR, SKY, TREE = 440, 158, 360, 420  # PASCAL-Context LabelMap ids
@@ -85,21 +85,19 @@ def test_normals_invalid_outside_the_valid_classes(tmp_path):
     assert valid.sum() == 4 * 8
 
 
-def test_normals_opt_ins_every_class_and_white_invalid(tmp_path):
+def test_normals_opt_in_every_class(tmp_path):
+    """normals_valid_classes=None keeps the normals of every pixel (the sky's
+    too); only the zero vector would be invalid."""
     root = _write_sky_scene(str(tmp_path))
     ds = PascalContextMTDataset(data_root=root, tasks=('normals', ),
                                 normals_valid_classes=None,
-                                normals_white_invalid=True,
                                 pipeline=PIPE[:1] + [
-                                    dict(type='LoadMultiTaskAnnotations'),
+                                    dict(type='LoadMultiTaskAnnotations',
+                                         normal_mode='raw'),
                                     dict(type='PackMultiTaskInputs')])
     n = ds[0]['data_samples'].gt_normal_map.data.numpy().transpose(1, 2, 0)
-    valid = np.abs(n).sum(-1) > 0
-    expected = np.ones((6, 8), bool)
-    expected[3, 3] = False  # white
-    expected[3, 5] = False  # |n| = 0.007 < 0.1 ('unit' mode)
-    np.testing.assert_array_equal(valid, expected)
-    np.testing.assert_allclose(np.linalg.norm(n[0, 0]), 1, atol=1e-6)
+    assert (np.abs(n).sum(-1) > 0).all()
+    np.testing.assert_array_equal(n[3, 3], (1, 1, 1))  # white: an ordinary value
 
 
 def test_raw_normal_mode_rejects_out_of_range_values():
@@ -144,27 +142,10 @@ STAIRS_THIN_SKIMAGE = np.array([
     [0, 0, 0, 0, 0, 0, 1, 0],
     [0, 0, 0, 0, 0, 0, 0, 0],
 ], bool)
-# Our Zhang-Suen (opt-in): 6 pixels, each step one column further right and
-# the last one on row 3 instead of row 4.
-STAIRS_THIN_ZHANG_SUEN = np.array([
-    [0, 0, 0, 0, 0, 0, 0, 0],
-    [0, 1, 1, 0, 0, 0, 0, 0],
-    [0, 0, 0, 1, 1, 0, 0, 0],
-    [0, 0, 0, 0, 0, 1, 1, 0],
-    [0, 0, 0, 0, 0, 0, 0, 0],
-    [0, 0, 0, 0, 0, 0, 0, 0],
-], bool)
 
-
-def test_staircase_edge_mask_and_published_thinning():
+def test_staircase_edge_mask():
     np.testing.assert_array_equal(label_map_edges(STAIRS), STAIRS_MASK)
-    np.testing.assert_array_equal(thin_edges(STAIRS_MASK, 'skimage'),
-                                  STAIRS_THIN_SKIMAGE)
-    np.testing.assert_array_equal(thin_edges(STAIRS_MASK, 'zhang_suen'),
-                                  STAIRS_THIN_ZHANG_SUEN)
-    assert thin_edges(STAIRS_MASK, 'none').sum() == STAIRS_MASK.sum() == 16
-    with pytest.raises(ValueError, match='edge thinning'):
-        thin_edges(STAIRS_MASK, 'guo_hall')
+    assert STAIRS_MASK.sum() == 16
 
 
 def test_staircase_edge_through_the_dataset(tmp_path):
@@ -172,11 +153,9 @@ def test_staircase_edge_through_the_dataset(tmp_path):
     path = str(tmp_path / 'stairs.mat')
     savemat(path, {'LabelMap': STAIRS})
     rec = dict(path=path, fmt='pascal_context_edge_mat')
-    np.testing.assert_array_equal(decode(rec), STAIRS_THIN_SKIMAGE)
-    zs = decode(dict(rec, thin='zhang_suen'))
-    assert zs.dtype == np.uint8
-    np.testing.assert_array_equal(zs, STAIRS_THIN_ZHANG_SUEN)
-    np.testing.assert_array_equal(decode(dict(rec, thin=False)), STAIRS_MASK)
+    edge = decode(rec)
+    assert edge.dtype == np.uint8
+    np.testing.assert_array_equal(edge, STAIRS_THIN_SKIMAGE)
 
 
 # ------------------------------------------------------------ human parts
@@ -247,8 +226,7 @@ def _write_one_label(root: str):
     return root, split
 
 
-@pytest.mark.parametrize('check', [True, False])
-def test_cat_max_ratio_reads_semseg_of_unlabelled_images(tmp_path, check):
+def test_cat_max_ratio_reads_semseg_of_unlabelled_images(tmp_path):
     root, split = _write_one_label(str(tmp_path))
     pipe = [
         dict(type='LoadMultiTaskImage'),
@@ -258,37 +236,17 @@ def test_cat_max_ratio_reads_semseg_of_unlabelled_images(tmp_path, check):
     ]
     ds = PascalContextMTDataset(data_root=root, tasks=('semseg', 'normals'),
                                 label_setting='one_label', split_file=split,
-                                crop_check_semseg=check, pipeline=pipe)
+                                pipeline=pipe)
     assert ds.get_data_info(1)['labeled_tasks'] == ('normals', )
     np.random.seed(0)
     for _ in range(5):
         s = ds[1]['data_samples']
         assert 'gt_sem_seg' not in s  # read for the crop, never packed
         assert s.gt_normal_map.shape == (8, 8)
-        if check:
-            # 8-column crops at x1 = 0..8 hold max(0, x1 - 2) columns of
-            # class 0: only x1 >= 5 keep class 15 under 75% (x1 = 4: 6 of 8).
-            x1 = s.metainfo['crop_bbox'][2]
-            assert x1 >= 5
-    info = ds.get_data_info(1)
-    assert ('aux_ann_info' in info) == check
-
-
-def test_cat_max_ratio_without_the_check_is_unconstrained(tmp_path):
-    root, split = _write_one_label(str(tmp_path))
-    pipe = [
-        dict(type='LoadMultiTaskImage'),
-        dict(type='LoadMultiTaskAnnotations', normal_mode='raw'),
-        dict(type='MultiTaskRandomCrop', crop_size=(8, 8), cat_max_ratio=0.75),
-        dict(type='PackMultiTaskInputs', meta_keys=('crop_bbox', )),
-    ]
-    ds = PascalContextMTDataset(data_root=root, tasks=('semseg', 'normals'),
-                                label_setting='one_label', split_file=split,
-                                crop_check_semseg=False, pipeline=pipe)
-    np.random.seed(0)
-    starts = {ds[1]['data_samples'].metainfo['crop_bbox'][2]
-              for _ in range(40)}
-    assert min(starts) < 5  # crops the check would have rejected
+        # 8-column crops at x1 = 0..8 hold max(0, x1 - 2) columns of
+        # class 0: only x1 >= 5 keep class 15 under 75% (x1 = 4: 6 of 8).
+        assert s.metainfo['crop_bbox'][2] >= 5
+    assert 'aux_ann_info' in ds.get_data_info(1)
 
 
 def test_label_map_is_read_once_for_normals_and_edges(tmp_path, monkeypatch):

@@ -4,7 +4,7 @@ import pytest
 
 from mmdmtl.datasets.file_io import DataFileError
 from mmdmtl.datasets.transforms.annotation_decoders import (
-    ANN_DECODERS, decode, thin_edges)
+    ANN_DECODERS, decode)
 
 
 def test_png_class_nyud_convention(tmp_path):
@@ -79,15 +79,6 @@ def test_unknown_format():
             'npy_binary', 'pascal_context_edge_mat', 'png_normals',
             'png16_normals', 'npy_normals', 'npy_depth',
             'png_depth'} <= set(ANN_DECODERS)
-
-
-def test_thin_edges_one_pixel():
-    m = np.zeros((12, 12), bool)
-    m[3:6, 1:11] = True  # a 3-pixel thick bar
-    t = thin_edges(m)
-    assert t.sum() > 0 and t.sum() < m.sum()
-    assert t[:, 3:9].sum(0).max() == 1  # one pixel thick in the middle
-    assert not (t & ~m).any()
 
 
 def test_pascal_parts_real_sample(shared_path):

@@ -126,12 +126,12 @@ def test_resize_depth_rescale():
 def test_random_scale_crop_mtan_protocol():
     np.random.seed(1)
     r = _results(24, 32)
-    out = RandomScaleCrop(scales=(2.0, ), mode='cv2')(r)
+    out = RandomScaleCrop(scales=(2.0, ))(r)
     assert out['img'].shape[:2] == (24, 32)
     assert out['gt_depth_map'].shape == (24, 32)
-    # depth / 2 after a 2x zoom; each source pixel covers 2x2 output pixels.
+    # depth / 2 after a 2x zoom, from the same source pixel as the class map
     d = out['gt_depth_map'] * 2 - 1
-    np.testing.assert_array_equal(d[::2, ::2] % 32, out['img'][::2, ::2, 1])
+    np.testing.assert_array_equal(d % 5, out['gt_seg_map'])
     assert set(np.unique(out['gt_edge_map']).tolist()) <= {0, 1}
 
 
@@ -189,8 +189,8 @@ def test_random_scale_round_matches_mmcv_resize():
         MultiTaskRandomScale(rounding='floor')
 
 
-def _scale_crop(mode):
-    t = RandomScaleCrop(scales=(2.0, ), mode=mode)
+def _scale_crop():
+    t = RandomScaleCrop(scales=(2.0, ))
     t._params = lambda h, w: (2.0, 0, 0, 2, 2)  # the top-left 2x2 window
     img = np.zeros((4, 4, 3), np.float32)
     img[:2, :2, 0] = [[0, 3], [6, 9]]
@@ -207,7 +207,7 @@ def _scale_crop(mode):
 
 
 def test_random_scale_crop_resamples_like_mtan():
-    out = _scale_crop('mtan')
+    out = _scale_crop()
     # bilinear, align_corners=True: source position i * (2 - 1) / (4 - 1)
     np.testing.assert_allclose(out['img'][..., 0],
                                [[0, 1, 2, 3], [2, 3, 4, 5], [4, 5, 6, 7],
@@ -224,17 +224,6 @@ def test_random_scale_crop_resamples_like_mtan():
     np.testing.assert_allclose(n[0, 1], (2 / 3, 1 / 3, 0), atol=1e-6)
     np.testing.assert_allclose(n[1, 0], (2 / 3, 0, 0), atol=1e-6)  # shortened
     assert not n[3].any()  # the invalid row stays invalid
-
-
-def test_random_scale_crop_cv2_opt_in_keeps_unit_normals():
-    out = _scale_crop('cv2')
-    n = out['gt_normal_map']
-    np.testing.assert_array_equal(n[:2, :2], np.broadcast_to([1, 0, 0],
-                                                             (2, 2, 3)))
-    np.testing.assert_array_equal(n[:2, 2:], np.broadcast_to([0, 1, 0],
-                                                             (2, 2, 3)))
-    with pytest.raises(ValueError, match='mode'):
-        RandomScaleCrop(mode='torch')
 
 
 def test_crop_is_mmseg_random_crop_on_every_field():

@@ -102,7 +102,8 @@ class ToyMetric(BaseMetric):
 def build_runner(work_dir, max_iters=8, ckpt_interval=4, val_interval=4,
                  custom_hooks=None, checkpoint_hook=None, model=None,
                  dataset=None, resume=False, load_from=None, seed=0,
-                 experiment_name=None, shuffle=True, sampler=None):
+                 experiment_name=None, shuffle=True, sampler=None,
+                 batch_sampler=None):
     from mmengine.runner import Runner
     if model is None:
         torch.manual_seed(seed)  # the toy's initial weights do not depend on order
@@ -129,6 +130,7 @@ def build_runner(work_dir, max_iters=8, ckpt_interval=4, val_interval=4,
         train_dataloader=dict(
             dataset=dataset if dataset is not None else ToyDataset(),
             sampler=sampler or dict(type='DefaultSampler', shuffle=shuffle),
+            batch_sampler=batch_sampler,
             batch_size=2, num_workers=0, collate_fn=toy_collate),
         train_cfg=dict(by_epoch=False, max_iters=max_iters,
                        val_interval=val_interval or max_iters + 1),

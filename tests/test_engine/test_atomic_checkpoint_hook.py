@@ -110,13 +110,12 @@ def test_stock_hook_loses_the_checkpoint(tmp_path):
         torch.load(tmp_path / 'iter_4.pth', map_location='cpu')
 
 
-def test_best_checkpoint_from_the_config_key(tmp_path, toy):
-    """The dataset configs' ``best_checkpoint`` key turns on save_best."""
+def test_best_checkpoint_by_save_best(tmp_path, toy):
+    """MMEngine's save_best/rule keep the best checkpoint (the configs' way)."""
     runner = toy.build_runner(
         tmp_path / 'a', max_iters=4, val_interval=2,
         checkpoint_hook=dict(type='AtomicCheckpointHook', interval=100,
-                             by_epoch=False))
-    runner.cfg['best_checkpoint'] = dict(save_best='toy/mse', rule='less')
+                             by_epoch=False, save_best='toy/mse', rule='less'))
     runner.train()
     best = [n for n in _ckpts(tmp_path / 'a') if n.startswith('best_toy_mse')]
     assert len(best) == 1
@@ -125,15 +124,6 @@ def test_best_checkpoint_from_the_config_key(tmp_path, toy):
 
 
 def test_best_checkpoint_of_a_missing_metric_names_the_keys(tmp_path, toy):
-    # from the config key (a dataset default): skipped with a warning
-    runner = toy.build_runner(
-        tmp_path / 'c', max_iters=2, val_interval=2,
-        checkpoint_hook=dict(type='AtomicCheckpointHook', interval=100,
-                             by_epoch=False))
-    runner.cfg['best_checkpoint'] = dict(save_best='semseg/mIoU', rule='greater')
-    runner.train()
-    assert not [n for n in _ckpts(tmp_path / 'c') if n.startswith('best')]
-    # given to the hook itself: an error naming the metrics there are
     runner = toy.build_runner(
         tmp_path / 'b', max_iters=2, val_interval=2,
         checkpoint_hook=dict(type='AtomicCheckpointHook', interval=100,

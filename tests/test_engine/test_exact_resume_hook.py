@@ -113,20 +113,20 @@ class _LabelledToy:
 
 
 def test_infinite_partial_label_sampler_resumes_exactly(tmp_path, toy):
-    """Infinite PartialLabelSampler (cover_tasks): the loader never restarts over
-    8 iterations of 2 on 5 samples (6 per pass: >2 passes), and a resume from iteration 4
+    """Infinite PartialLabelSampler with TaskCoveringBatchSampler: the loader never
+    restarts over 8 iterations of 2 on 5 samples (6 per pass: >2 passes), and a resume from iteration 4
     repeats the uninterrupted run exactly."""
-    sampler = dict(type='PartialLabelSampler', mode='cover_tasks', batch_size=2,
-                   infinite=True, seed=5)
+    sampler = dict(type='PartialLabelSampler', infinite=True, seed=5)
 
     def run(work_dir, resume_from=None):
         runner = toy.build_runner(
             work_dir, max_iters=8, ckpt_interval=4, val_interval=0,
             custom_hooks=HOOK, resume=resume_from is not None,
             load_from=resume_from, sampler=sampler,
+            batch_sampler=dict(type='TaskCoveringBatchSampler'),
             dataset=_LabelledToy(toy))
         runner.train()
-        s = runner.train_dataloader.sampler
+        s = runner.train_dataloader.batch_sampler.sampler
         losses = runner.message_hub.get_scalar('train/loss')._log_history
         return ({k: v.clone() for k, v in runner.model.state_dict().items()},
                 np.asarray(losses), s, runner)

@@ -67,16 +67,6 @@ def test_load_checkpoint_to_model():
     assert torch.equal(dst.bias, src.bias)
 
 
-def test_init_save_best_rule():
-    from mmengine.hooks import CheckpointHook
-    hook = CheckpointHook(interval=1)
-    hook.is_better_than = dict()  # as AtomicCheckpointHook does
-    compat.init_save_best_rule(hook, ['less'], ['loss'])
-    assert hook.rules == ['less'] and hook.key_indicators == ['loss']
-    assert hook.is_better_than['loss'](1, 2)
-    assert not hook.is_better_than['loss'](2, 1)
-
-
 def _message(err) -> str:
     return str(err.value)
 

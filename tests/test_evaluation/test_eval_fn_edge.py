@@ -88,7 +88,7 @@ def test_thinning_properties_and_stack():
     from scipy.ndimage import binary_dilation
     maps = np.stack([binary_dilation(r.random((24, 30)) < 0.03, iterations=2)
                      for _ in range(5)])
-    thin = bwmorph_thin(maps, chunk=2)
+    thin = bwmorph_thin(maps)
     assert (thin <= maps).all()  # only deletes
     np.testing.assert_array_equal(bwmorph_thin(thin), thin)  # idempotent
     for k in range(5):  # stacked == one by one

@@ -29,14 +29,14 @@ def test_counts_match_brute_force():
         assert c['gt_pos'][b] == y.sum() and c['valid'][b] == v.sum()
 
 
-def test_fbeta_and_legacy_sigmoid():
+def test_fbeta_and_published_double_sigmoid():
     f = fbeta_from_counts(np.array([6, 0]), np.array([8, 0]), 10, 0.3)
     p, r = 6 / 8, 6 / 10
     assert f['f'][0] == pytest.approx(1.3 * p * r / (0.3 * p + r))
     assert f['f'][1] == 0  # no predicted positives -> P = 0, F = 0
     prob = torch.tensor([[0.0, 0.2, 0.9]])
     gt = torch.tensor([[0, 0, 1]])
-    c = batch_binary_pr_counts([prob], [gt], [0.54], legacy_double_sigmoid=True)
+    c = batch_binary_pr_counts([prob], [gt], [0.54], published_double_sigmoid=True)
     # sigmoid(0.2) = 0.5498 -> positive; sigmoid(0) = 0.5 -> negative
     assert c['pred_pos'][0, 0] == 2
     best = max_fbeta(c['tp'][0], c['pred_pos'][0], c['gt_pos'][0], [0.54])

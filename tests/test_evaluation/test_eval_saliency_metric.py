@@ -35,13 +35,13 @@ def _brute(samples, sig=False):
     return 100 * best, 100 * (iou0 + iou1) / 2
 
 
-@pytest.mark.parametrize('legacy', [False, True])
-def test_maxf_and_miou_match_brute_force(make_sample, legacy):
+@pytest.mark.parametrize('published', [False, True])
+def test_maxf_and_miou_match_brute_force(make_sample, published):
     samples = _samples(make_sample)
-    m = SaliencyMetric(legacy_double_sigmoid=legacy)
+    m = SaliencyMetric(published_double_sigmoid=published)
     m.process({}, samples)
     res = m.evaluate(len(samples))
-    maxf, miou = _brute(samples, legacy)
+    maxf, miou = _brute(samples, published)
     assert res['sal/maxF'] == pytest.approx(maxf)
     assert res['sal/mIoU'] == pytest.approx(miou)
 

@@ -139,7 +139,8 @@ def test_adapter_composes_the_denoiser_and_projects_with_conv_seg():
                                                      num_train_timesteps=1)))
     assert isinstance(head.denoiser, MultiTaskDenoiser)
     assert head.denoiser.tasks == dict(semseg=NUM_CLASSES)
-    assert not head.denoiser.project and head.conv_seg.out_channels == NUM_CLASSES
+    assert head.denoiser.return_features
+    assert head.conv_seg.out_channels == NUM_CLASSES
     assert head.denoiser.num_inference_steps == 1
     keys = head.state_dict()
     assert not any(k.startswith(('final_convs', 'input_convs')) for k in keys)
@@ -153,56 +154,3 @@ def test_adapter_composes_the_denoiser_and_projects_with_conv_seg():
         refined = head.denoiser.refine(feats, preds, cond)['semseg'][0]
     assert out.shape == (2, NUM_CLASSES, 8, 8)
     torch.testing.assert_close(out, head.conv_seg(refined))
-
-
-def _shifted(v):
-    return v + 0.01 if v.is_floating_point() else v + 1
-
-
-def test_adapter_loads_checkpoints_of_the_earlier_head_layout():
-    """Earlier heads held the denoiser modules directly and final_convs.semseg as
-    the classifier: their state dicts load and give the same logits."""
-    head = _dropin_head().eval()
-    old = {}
-    for k, v in head.state_dict().items():
-        if k.startswith('denoiser.'):
-            k = k[len('denoiser.'):]
-        elif k.startswith('conv_seg.'):
-            k = 'final_convs.semseg.' + k[len('conv_seg.'):]
-        old['decode_head.' + k] = _shifted(v)
-    other = _dropin_head().eval()
-    holder = torch.nn.Module()
-    holder.decode_head = other
-    holder.load_state_dict(old)  # strict: every key placed
-    for k, v in other.state_dict().items():
-        ref = head.state_dict()[k]
-        torch.testing.assert_close(v, _shifted(ref), rtol=0, atol=0)
-
-
-def test_adapter_errors_and_flat_denoiser_arguments():
-    with pytest.raises(TypeError, match="type='MultiTaskDenoiser'"):
-        _dropin_head(tasks=dict(semseg=3))
-    with pytest.raises(TypeError, match='moved into scheduler'):
-        _dropin_head(num_train_timesteps=2)
-    with pytest.warns(DeprecationWarning, match=r"\['num_heads'\] are denoiser"):
-        head = _dropin_head(denoiser=None, num_heads=4)
-    heads = {m.num_heads for m in head.denoiser.modules() if hasattr(m, 'num_heads')}
-    assert heads == {4}
-
-
-def test_multi_task_model_translates_the_earlier_refine_head_name(model_helpers):
-    """refine_head=dict(type='DiffusionRefinementHead', in_channels=...) of earlier
-    configs builds the MultiTaskDenoiser, with a warning; a wrong width is named."""
-    from mmdmtl.models.diffusion import MultiTaskDenoiser
-    from mmdmtl.registry import MODELS
-    cfg = model_helpers['tiny_model_cfg']()
-    cfg['refine_head'] = dict(cfg['refine_head'], type='DiffusionRefinementHead',
-                              in_channels=cfg['channels'])
-    with pytest.warns(DeprecationWarning, match="type='MultiTaskDenoiser'"):
-        model = MODELS.build(cfg)
-    assert type(model.refine_head) is MultiTaskDenoiser
-    assert model.refine_head.project
-    cfg['refine_head']['in_channels'] = cfg['channels'] + 1
-    with pytest.raises(ValueError, match='in_channels=.* must equal channels'):
-        with pytest.warns(DeprecationWarning):
-            MODELS.build(cfg)

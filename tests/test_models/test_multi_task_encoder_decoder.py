@@ -172,6 +172,11 @@ def test_config_errors(model_helpers):
         MODELS.build(dict(cfg, losses=dict(depth=dict(type='DepthL1Loss'))))
     with pytest.raises(ValueError, match='loss_weights'):
         MODELS.build(dict(cfg, loss_weights=dict(sky=1.0)))
+    for bad in (dict(loss_weights=dict(sal=-1.0)),
+                dict(loss_weights=dict(semseg=float('nan'))),
+                dict(init_loss_weight=-0.5)):
+        with pytest.raises(ValueError, match=r'finite and >= 0.*model\.loss_weights'):
+            MODELS.build(dict(cfg, **bad))
     # weights of tasks the model lacks are ignored (shared base configs)
     m = MODELS.build(dict(cfg, loss_weights=dict(depth=3.0, sal=2.0)))
     assert m.loss_weights['sal'] == 2.0 and 'depth' not in m.loss_weights

@@ -29,8 +29,8 @@ def test_coefficients_are_the_float64_values():
     assert ct == pytest.approx((1 - a0) * math.sqrt(1 - beta1) / (1 - a1), rel=1e-12)
     assert std == pytest.approx(math.sqrt(beta1 * (1 - a0) / (1 - a1)), rel=1e-12)
     # what the float32 path gave: measurably off
-    acp32 = torch.tensor([a0, a1], dtype=torch.float32)
-    c0_32 = float((1 - acp32[1] / acp32[0]) * acp32[0].sqrt() / (1 - acp32[1]))
+    ab0, ab1 = torch.tensor([a0, a1], dtype=torch.float32)
+    c0_32 = float((1 - ab1 / ab0) * ab0.sqrt() / (1 - ab1))
     assert abs(c0_32 - c0) / c0 > 1e-6
 
 
@@ -41,7 +41,7 @@ def test_add_noise_and_step():
     xt = s.add_noise(x0, eps, 1)
     torch.testing.assert_close(xt, 2 * 0.98901**0.5 - (1 - 0.98901)**0.5 +
                                torch.zeros_like(x0), atol=1e-6, rtol=0)
-    # no noise: one multiplication by the float64 sqrt(acp_1), bit for bit
+    # no noise: one multiplication by the float64 sqrt(alpha_bar_1), bit for bit
     c0 = s.noise_coefficients(1)[0]
     assert c0 == pytest.approx(0.98901**0.5, rel=1e-12)
     assert torch.equal(s.add_noise(x0, None, 1), x0 * c0)

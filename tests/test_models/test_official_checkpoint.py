@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 import torch
 
+from mmdmtl.engine.checkpoint import (CheckpointMismatchError,
+                                      check_checkpoint_fits)
 from mmdmtl.models.official_checkpoint import (OfficialCheckpointError,
-                                               check_against_model,
                                                convert_official_state_dict,
-                                               extract_state_dict, map_key,
-                                               published_schedule_tables)
+                                               map_key, published_schedule_tables,
+                                               split_official_checkpoint)
 
 LAYOUT = 'official_checkpoint/pascal_feature_r18_state_dict_keys.tsv'
 DTYPES = dict(float32=torch.float32, int64=torch.int64)
@@ -119,15 +120,15 @@ def test_every_key_is_placed_and_the_pascal_model_loads_strictly(
 def test_prefix_optional_and_bare_state_dict(shared_data):
     sd = _official_state_dict(shared_data)
     bare = {k[len('module.'):]: v for k, v in sd.items()}
-    a, _ = extract_state_dict(dict(model=sd, epoch=1))
-    b, rest = extract_state_dict(bare)
+    a, _ = split_official_checkpoint(dict(model=sd, epoch=1))
+    b, rest = split_official_checkpoint(bare)
     assert list(a) == list(b) and rest == {}
     with pytest.raises(OfficialCheckpointError, match='MMEngine checkpoint'):
-        extract_state_dict(dict(state_dict=bare, meta={}))
+        split_official_checkpoint(dict(state_dict=bare, meta={}))
 
 
 def test_errors_name_the_keys(shared_data):
-    sd, _ = extract_state_dict(_official_state_dict(shared_data))
+    sd, _ = split_official_checkpoint(_official_state_dict(shared_data))
     # a key of another variant
     other = dict(sd)
     other['diffusion_model.denoiser.pred_embed.semseg.weight'] = torch.zeros(1)
@@ -142,7 +143,7 @@ def test_errors_name_the_keys(shared_data):
 
 
 def test_another_task_set_is_named_against_the_model(shared_data):
-    sd, _ = extract_state_dict(_official_state_dict(shared_data))
+    sd, _ = split_official_checkpoint(_official_state_dict(shared_data))
     conv, summary = convert_official_state_dict(sd)
     assert summary['tasks'] == dict(semseg=21, human_parts=7, sal=2, normals=3, edge=1)
 
@@ -152,11 +153,12 @@ def test_another_task_set_is_named_against_the_model(shared_data):
             self.neck = torch.nn.Module()
             self.neck.fuse = torch.nn.Conv2d(960, 256, 3)
 
-    with pytest.raises(OfficialCheckpointError) as e:
-        check_against_model(conv, Fake())
+    with pytest.raises(CheckpointMismatchError) as e:
+        check_checkpoint_fits(Fake(), conv, source='official', strict=True)
     msg = str(e.value)
-    assert 'neck.fuse.weight (512, 960, 3, 3) vs (256, 960, 3, 3)' in msg
-    assert 'not in the model' in msg
+    assert 'neck.fuse.weight (checkpoint [512, 960, 3, 3] vs model ' \
+        '[256, 960, 3, 3])' in msg
+    assert 'unexpected in the checkpoint' in msg
 
 
 def test_map_key_examples():

@@ -22,7 +22,6 @@ def _tiny_cfg(tmp_path):
         dl.update(num_workers=0, persistent_workers=False)
         dl.dataset.update(data_root=str(tmp_path / 'data'), generate=gen)
     cfg.train_dataloader.batch_size = 6
-    cfg.train_dataloader.sampler.batch_size = 6
     cfg.val_dataloader.batch_size = 2
     for t in cfg.train_dataloader.dataset.pipeline:
         if 'crop_size' in t:
@@ -65,7 +64,7 @@ def test_synthetic_config_trains_and_predicts(tmp_path):
     assert len(seen) == 3
     tasks = ('semseg', 'human_parts', 'sal', 'normals', 'edge', 'depth')
     for logs in seen:
-        # one-label split, cover_tasks sampler: every task labelled in every batch
+        # one-label split, TaskCoveringBatchSampler: every task labelled in every batch
         assert all(logs[f'{t}.num_labeled'] >= 1 for t in tasks)
         assert all(torch.isfinite(torch.tensor(v)) for v in logs.values())
     assert int(runner.model.refine_head.train_iter) == 3  # checkpointed noise counter

@@ -17,7 +17,7 @@ from mmdmtl.engine.checkpoint import CheckpointMismatchError, check_task_order
 from mmdmtl.evaluation.metrics.base_dense_metric import EmptyMetricWarning
 from mmdmtl.structures import MultiTaskDataSample
 from mmdmtl.utils.config_checks import (ConfigCheckError, batch_exceeds_dataset,
-                                        check_classes_agree, check_train_config)
+                                        check_classes_agree, check_train_length)
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = REPO / 'configs' / 'diffusionmtl' / \
@@ -110,7 +110,7 @@ def test_batch_larger_than_the_split_warns():
 def test_max_iters_below_one_is_an_error(value):
     with pytest.raises(ConfigCheckError,
                        match=rf'train_cfg\.max_iters = {value}: must be an int'):
-        check_train_config(dict(train_cfg=dict(max_iters=value)))
+        check_train_length(dict(train_cfg=dict(max_iters=value)))
 
 
 def test_train_tool_max_iters_zero_one_line(tmp_path):

@@ -18,7 +18,6 @@ generate = dict(num_train=12, num_val=4, size=(32, 32), seed=0)
 model = dict(channels=16, refine_head=dict(num_heads=2))
 train_dataloader = dict(
     batch_size=4, num_workers=0, persistent_workers=False,
-    sampler=dict(batch_size=4),
     dataset=dict(data_root=data_root, generate=generate))
 val_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False,

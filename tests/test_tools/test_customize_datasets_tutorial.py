@@ -16,8 +16,7 @@ TINY = """
 _base_ = [{base!r}]
 model = dict(channels=16, backbone=dict(base_channels=8, stem_channels=8),
              neck=dict(in_channels=[8, 16, 32, 64]), refine_head=dict(num_heads=2))
-train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
-                        sampler=dict(batch_size=4))
+train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False)
 val_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False)
 test_dataloader = val_dataloader
 param_scheduler = [dict(type='PolyLR', power=0.9, by_epoch=False, end=4)]

@@ -1,4 +1,4 @@
-"""Throughput of the Python edge evaluation (BSDS protocol): before/after issue 19.
+"""Throughput of the Python edge evaluation (BSDS protocol).
 
 Synthetic but realistic-looking inputs: a label of a few one-pixel boundaries
 (straight and curved) and a prediction that is the label blurred, shifted by up
@@ -7,12 +7,10 @@ to two pixels and mixed with low-level noise, like a network's sigmoid output
 Every image goes through ``edge_pr_counts`` (binarise at every threshold, thin,
 match within max_dist x diagonal), i.e. exactly what ``EdgeMetric.process`` does.
 
-"before" is the frozen copy of the pre-issue-19 implementation kept in the test
-package (mmdmtl/testing/edge_reference.py); "after" is
-``mmdmtl.evaluation.functional.edge_pr_counts``. Both run on the same images in
-this one process, and the script asserts that cntR, sumR, cntP and sumP are
-equal for every image. ``--workers N`` also times N worker processes (the
-``EdgeMetric(num_workers=N)`` pool) on the same images.
+``--workers N`` also times N worker processes (the ``EdgeMetric(num_workers=N)``
+pool) on the same images and asserts that their counts equal the in-process
+ones. That the counts are those of the BSDS protocol is the tests' job
+(tests/test_evaluation/test_eval_edge_counts.py).
 
 Example::
 
@@ -52,11 +50,6 @@ def synthetic_pair(size: int, rng: np.random.Generator, thick: bool = False):
     return np.clip(prob, 0, 1), gt
 
 
-def load_reference():
-    from mmdmtl.testing import edge_reference
-    return edge_reference
-
-
 def cpu_name() -> str:
     try:
         with open('/proc/cpuinfo') as f:
@@ -84,15 +77,13 @@ def main() -> None:
     ap.add_argument('--no-thin', action='store_true')
     ap.add_argument('--thick', action='store_true',
                     help='dilate the predicted edges (wide, blurry maps)')
-    ap.add_argument('--no-before', action='store_true',
-                    help='skip the (slow) frozen pre-issue-19 implementation')
     ap.add_argument('--workers', type=int, default=0,
                     help='also time this many worker processes')
     ap.add_argument('--seed', type=int, default=0)
     args = ap.parse_args()
 
     from mmdmtl.evaluation.functional import edge_pr_counts, edge_thresholds
-    from mmdmtl.evaluation.functional.edge import resolve_backend, use_compiled
+    from mmdmtl.evaluation.functional.edge import resolve_backend
     backend = resolve_backend(args.backend)
     rng = np.random.default_rng(args.seed)
     pairs = [synthetic_pair(args.size, rng, args.thick)
@@ -113,20 +104,8 @@ def main() -> None:
         t_after.append(time.perf_counter() - t0)
     res = dict(cpu=cpu_name(), size=args.size, images=args.num_images,
                thresholds=len(th), backend=backend, thin=thin, thick=args.thick,
-               compiled=use_compiled(), warmup_s=round(warmup, 2),
-               after_s_per_image=round(float(np.mean(t_after)), 3))
-    if not args.no_before:
-        ref = load_reference()
-        t_before = []
-        for (prob, gt), new in zip(pairs, after):
-            t0 = time.perf_counter()
-            old = ref.edge_pr_counts(prob, gt, *call)
-            t_before.append(time.perf_counter() - t0)
-            for k in KEYS:  # the hard requirement: identical counts
-                assert np.array_equal(old[k], new[k]), (k, old[k], new[k])
-        res.update(before_s_per_image=round(float(np.mean(t_before)), 3),
-                   speedup=round(sum(t_before) / sum(t_after), 2),
-                   identical_counts=True)
+               warmup_s=round(warmup, 2),
+               s_per_image=round(float(np.mean(t_after)), 3))
     if args.workers > 0:
         from mmdmtl.evaluation.metrics.edge_metric import make_pool
         pool = make_pool(args.workers)
@@ -142,19 +121,12 @@ def main() -> None:
         res.update(workers=args.workers,
                    workers_s_per_image=round(t_par / args.num_images, 3))
     print(json.dumps(res))
-    per = res['after_s_per_image']
-    line = (f'{res["cpu"]}: {args.size}x{args.size}, {len(th)} thresholds, '
-            f'backend {backend}: after {per:.3f} s/image')
-    if 'before_s_per_image' in res:
-        line += (f', before {res["before_s_per_image"]:.2f} s/image '
-                 f'({res["speedup"]:.1f}x, counts identical on all '
-                 f'{args.num_images} images)')
-    print(line)
+    per = res['s_per_image']
+    print(f'{res["cpu"]}: {args.size}x{args.size}, {len(th)} thresholds, '
+          f'backend {backend}: {per:.3f} s/image')
     for n in (1, 2, 8, 16):
         print(f'  5105-image PASCAL val on {n} core(s): ~'
-              f'{math.ceil(5105 * per / n / 60)} min (after)' +
-              (f', ~{5105 * res["before_s_per_image"] / n / 3600:.1f} h (before)'
-               if 'before_s_per_image' in res else ''))
+              f'{math.ceil(5105 * per / n / 60)} min')
 
 
 if __name__ == '__main__':

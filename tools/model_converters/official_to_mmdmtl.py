@@ -54,10 +54,10 @@ def main(argv=None):
     import torch
 
     import mmdmtl
+    from mmdmtl.engine.checkpoint import check_checkpoint_fits
+    from mmdmtl.models.official_checkpoint import (convert_official_state_dict,
+                                                   split_official_checkpoint)
     from mmdmtl.utils.atomic_write import atomic_write_bytes
-    from mmdmtl.models.official_checkpoint import (check_against_model,
-                                                   convert_official_state_dict,
-                                                   extract_state_dict)
     from mmdmtl.utils.cli import check_checkpoint_arg, check_config_arg
     from mmdmtl.utils.safe_load import load_torch_file
     from mmdmtl.utils.safe_output import check_output_file
@@ -68,10 +68,11 @@ def main(argv=None):
     # A downloaded file: weights-only, never a full unpickle (a file with other
     # objects is refused naming the type; see docs/failure_modes.md for the fix).
     obj = load_torch_file(args.src, 'SRC (released checkpoint)')
-    sd, rest = extract_state_dict(obj)
+    sd, rest = split_official_checkpoint(obj)
     converted, summary = convert_official_state_dict(sd)
     model = build_model(args.config)
-    check_against_model(converted, model)
+    check_checkpoint_fits(model, converted, source=f'{args.src} (converted)',
+                          strict=True)
     model.load_state_dict(converted, strict=True)
 
     meta = dict(

@@ -14,5 +14,3 @@ train_dataloader = dict(
 # Delta_m against the published single-task baselines (method.md).
 val_evaluator = dict(reference='cityscapes')
 test_evaluator = dict(reference='cityscapes')
-# Best checkpoint by the multi-task gain (needs the reference above).
-best_checkpoint = dict(save_best='multi_task/delta_m', rule='greater')

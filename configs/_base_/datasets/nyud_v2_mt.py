@@ -38,7 +38,7 @@ train_dataloader = dict(
     batch_size=train_batch_size,
     num_workers=4,
     persistent_workers=True,
-    sampler=dict(type='PartialLabelSampler', mode='random', shuffle=True),
+    sampler=dict(type='PartialLabelSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -82,7 +82,3 @@ test_evaluator = dict(
         dict(type='NormalsMetric', prefix='normals'),
         dict(type='EdgeMetric', prefix='edge', max_dist=0.011, thresholds=99),
     ])
-
-# Best checkpoint by semseg mIoU (AtomicCheckpointHook reads this key; any logged
-# metric works, e.g. dict(save_best='depth/rmse', rule='less')).
-best_checkpoint = dict(save_best='semseg/mIoU', rule='greater')

@@ -21,7 +21,7 @@ data_preprocessor = dict(
 train_pipeline = [
     dict(type='LoadMultiTaskImage'),
     dict(type='LoadMultiTaskAnnotations', normal_mode='raw'),
-    dict(type='RandomScaleCrop', scales=(1.0, 1.2, 1.5), mode='mtan'),
+    dict(type='RandomScaleCrop', scales=(1.0, 1.2, 1.5)),
     dict(type='MultiTaskRandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackMultiTaskInputs'),
 ]
@@ -34,7 +34,7 @@ train_dataloader = dict(
     batch_size=train_batch_size,
     num_workers=4,
     persistent_workers=True,
-    sampler=dict(type='PartialLabelSampler', mode='random', shuffle=True),
+    sampler=dict(type='PartialLabelSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -67,7 +67,3 @@ val_evaluator = dict(
         dict(type='NormalsMetric', prefix='normals'),
     ])
 test_evaluator = val_evaluator
-
-# Best checkpoint by semseg mIoU (AtomicCheckpointHook reads this key; any logged
-# metric works, e.g. dict(save_best='depth/rmse', rule='less')).
-best_checkpoint = dict(save_best='semseg/mIoU', rule='greater')

@@ -13,5 +13,3 @@ train_dataloader = dict(
 # Delta_m against the published single-task one-label baselines (method.md).
 val_evaluator = dict(reference='nyud_v2_one_label')
 test_evaluator = dict(reference='nyud_v2_one_label')
-# Best checkpoint by the multi-task gain (needs the reference above).
-best_checkpoint = dict(save_best='multi_task/delta_m', rule='greater')

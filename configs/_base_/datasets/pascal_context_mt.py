@@ -12,8 +12,7 @@
 #   bottom-right raw-0 pad:  data_preprocessor pad_position='bottom_right' and
 #                            MultiTaskPad(size=crop_size) before packing
 #   supervise no-person parts as background: drop IgnoreEmptyHumanParts
-#   dataset: normals_valid_classes=None, normals_white_invalid=True,
-#            edge_thinning='zhang_suen', crop_check_semseg=False;
+#   dataset: normals_valid_classes=None;
 #            LoadMultiTaskAnnotations(normal_mode='unit')
 dataset_type = 'PascalContextMTDataset'
 data_root = 'data/PASCAL_MT'
@@ -33,13 +32,9 @@ data_preprocessor = dict(
     pad_val=0,
     pad_position='center')
 
-# The published ground-truth rules (defaults of PascalContextMTDataset, spelt
-# out here so that a config shows them).
-gt_rules = dict(
-    normals_valid_classes='published',
-    normals_white_invalid=False,
-    edge_thinning='skimage',
-    crop_check_semseg=True)
+# The published ground-truth rule (the default of PascalContextMTDataset, spelt
+# out here so that a config shows it).
+gt_rules = dict(normals_valid_classes='published')
 
 train_pipeline = [
     dict(type='LoadMultiTaskImage'),
@@ -63,7 +58,7 @@ train_dataloader = dict(
     batch_size=train_batch_size,
     num_workers=4,
     persistent_workers=True,
-    sampler=dict(type='PartialLabelSampler', mode='random', shuffle=True),
+    sampler=dict(type='PartialLabelSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -112,7 +107,3 @@ test_evaluator = dict(
         dict(type='NormalsMetric', prefix='normals'),
         dict(type='EdgeMetric', prefix='edge', max_dist=0.0075, thresholds=99),
     ])
-
-# Best checkpoint by semseg mIoU (AtomicCheckpointHook reads this key; any logged
-# metric works, e.g. dict(save_best='depth/rmse', rule='less')).
-best_checkpoint = dict(save_best='semseg/mIoU', rule='greater')

@@ -35,7 +35,7 @@ train_dataloader = dict(
     batch_size=train_batch_size,
     num_workers=2,
     persistent_workers=True,
-    sampler=dict(type='PartialLabelSampler', mode='random', shuffle=True),
+    sampler=dict(type='PartialLabelSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -85,7 +85,3 @@ test_evaluator = dict(
         dict(type='EdgeMetric', prefix='edge', max_dist=0.0075, thresholds=99),
         dict(type='DepthMetric', prefix='depth'),
     ])
-
-# Best checkpoint by semseg mIoU (AtomicCheckpointHook reads this key; any logged
-# metric works, e.g. dict(save_best='depth/rmse', rule='less')).
-best_checkpoint = dict(save_best='semseg/mIoU', rule='greater')

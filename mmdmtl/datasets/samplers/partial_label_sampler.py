@@ -1,5 +1,5 @@
-"""``PartialLabelSampler``: DDP-correct sampler that can make every batch hold a
-label for every task."""
+"""``PartialLabelSampler``: DDP-correct, resumable sampler for partially labelled
+data; with ``TaskCoveringBatchSampler`` every batch holds a label of every task."""
 import math
 from typing import Iterator, List, Optional, Sized, Tuple
 
@@ -52,9 +52,9 @@ def dataset_label_matrix(dataset) -> Tuple[np.ndarray, Tuple[str, ...]]:
         inner, tasks = dataset_label_matrix(dataset.dataset)
         return inner[np.asarray(dataset.indices, dtype=np.int64)], tasks
     raise TypeError(
-        "PartialLabelSampler(mode='cover_tasks') needs a dataset with a "
-        'label_matrix (a MultiTaskDataset, or a RepeatDataset/ConcatDataset/'
-        f'ClassBalancedDataset/Subset of them), got {type(dataset).__name__}')
+        'TaskCoveringBatchSampler needs a dataset with a label_matrix (a '
+        'MultiTaskDataset, or a RepeatDataset/ConcatDataset/ClassBalancedDataset/'
+        f'Subset of them), got {type(dataset).__name__}')
 
 
 def _label_matrix(dataset) -> np.ndarray:
@@ -151,10 +151,10 @@ class PartialLabelSampler(Sampler):
     * The seed is synchronised across ranks (``seed=None`` draws one on rank 0
       and broadcasts it); the order comes from a private generator seeded with
       ``seed + epoch`` (``set_epoch`` changes it; the global RNG is untouched).
-    * ``mode='cover_tasks'`` composes batches of ``batch_size`` (the per-GPU
-      batch size of the dataloader; they must agree) so that every batch holds
-      a label of every task whenever the split allows it (see
-      ``compose_task_covering_batches``). ``mode='random'`` is a plain shuffle.
+    * Alone it is a plain shuffle (``shuffle=False``: dataset order). Under
+      ``batch_sampler=dict(type='TaskCoveringBatchSampler')`` it composes batches
+      of the loader's batch size so that every batch holds a label of every
+      task whenever the split allows it (see ``compose_task_covering_batches``).
     * Resumable: ``state_dict()``/``load_state_dict()`` carry seed, epoch and
       the number of indices already consumed this epoch; the next ``__iter__``
       continues exactly where the saved one stopped.
@@ -170,11 +170,9 @@ class PartialLabelSampler(Sampler):
       (``dataset_label_matrix``).
 
     Args:
-        dataset: the dataset (``label_matrix`` needed for 'cover_tasks').
-        batch_size (int, optional): per-rank batch size ('cover_tasks' only).
-        mode (str): 'random' or 'cover_tasks'.
-        shuffle (bool): shuffle (mode 'random' only; 'cover_tasks' always
-            shuffles).
+        dataset: the dataset (with a ``label_matrix`` for task-covering
+            batches).
+        shuffle (bool): shuffle (task-covering batches always shuffle).
         seed (int, optional): base seed.
         round_up (bool): pad so that every rank has the same length (True) or
             drop the tail (False).
@@ -183,18 +181,10 @@ class PartialLabelSampler(Sampler):
 
     def __init__(self,
                  dataset: Sized,
-                 batch_size: Optional[int] = None,
-                 mode: str = 'random',
                  shuffle: bool = True,
                  seed: Optional[int] = None,
                  round_up: bool = True,
                  infinite: bool = False) -> None:
-        if mode not in ('random', 'cover_tasks'):
-            raise ValueError(f"mode must be 'random' or 'cover_tasks', got "
-                             f'{mode!r}')
-        if mode == 'cover_tasks' and not batch_size:
-            raise ValueError("PartialLabelSampler(mode='cover_tasks') needs "
-                             'batch_size (the dataloader batch size)')
         rank, world_size = get_dist_info()
         self.rank, self.world_size = rank, world_size
         self.dataset = dataset
@@ -204,7 +194,7 @@ class PartialLabelSampler(Sampler):
         self.infinite = bool(infinite)
         self.epoch = 0
         self._consumed = 0  # indices handed out in the current epoch
-        self._set_mode(mode, batch_size)
+        self._set_mode('random', None)
 
     def _set_mode(self, mode: str, batch_size: Optional[int]) -> None:
         """Mode, batch size and the per-rank length they imply."""
@@ -224,8 +214,8 @@ class PartialLabelSampler(Sampler):
         self.total_size = self.num_samples * self.world_size
 
     def use_task_covering_batches(self, batch_size: int) -> None:
-        """Switch to ``mode='cover_tasks'`` with batches of ``batch_size`` (what
-        ``TaskCoveringBatchSampler`` does with the data loader's batch size)."""
+        """Compose task-covering batches of ``batch_size`` (called by
+        ``TaskCoveringBatchSampler`` with the data loader's batch size)."""
         if self._consumed:
             raise RuntimeError('the sampler has started its epoch; set its batch '
                                'size before iterating')
@@ -316,8 +306,8 @@ class TaskCoveringBatchSampler(BatchSampler):
 
     ``train_dataloader = dict(batch_size=8, sampler=dict(type='PartialLabelSampler',
     infinite=True), batch_sampler=dict(type='TaskCoveringBatchSampler'))``; MMEngine
-    builds it with the loader's sampler and batch size. It sets the sampler to
-    ``mode='cover_tasks'`` with that batch size (the sampler composes the batches,
+    builds it with the loader's sampler and batch size. It has the sampler
+    compose batches of that size (the sampler composes the batches,
     see ``compose_task_covering_batches``; shuffling, DDP split, infinite mode and
     exact resume stay the sampler's); torch's ``BatchSampler`` cuts its index
     stream into them.

@@ -5,8 +5,8 @@
 * ``renderer``: a scene ray-cast into an image and six labels
   (``render_scene``, ``generate_sample``);
 * ``writer``: the files on disk, the manifest and the folder rules
-  (``generate_synthetic_scenes``);
-* ``file_lock``: the lock that serialises processes generating one folder.
+  (``generate_synthetic_scenes``; ``filelock`` serialises the processes that
+  generate one folder).
 
 The dataset that reads the files is ``mmdmtl.datasets.SyntheticScenesDataset``.
 """

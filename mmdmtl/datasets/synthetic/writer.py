@@ -21,9 +21,9 @@ from typing import Dict, Sequence
 
 import cv2
 import numpy as np
+from filelock import FileLock
 
 from mmdmtl.utils.atomic_write import atomic_write_text
-from .file_lock import exclusive_file_lock
 from .renderer import generate_sample
 
 GENERATOR_VERSION = 1
@@ -128,7 +128,7 @@ def generate_synthetic_scenes(data_root: str,
     manifest_path = osp.join(data_root, 'manifest.json')
     # Another process generating the same folder waits here, then finds the
     # manifest and returns.
-    with exclusive_file_lock(osp.join(data_root, '.generate.lock')):
+    with FileLock(osp.join(data_root, '.generate.lock')):
         if not force and osp.isfile(manifest_path):
             with open(manifest_path) as f:
                 try:

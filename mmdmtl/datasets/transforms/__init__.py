@@ -1,5 +1,4 @@
-from .annotation_decoders import (ANN_DECODERS, EDGE_THINNING, register_decoder,
-                                  thin_edges, zhang_suen_thin)
+from .annotation_decoders import ANN_DECODERS, register_decoder
 from .formatting import PackMultiTaskInputs
 from .geometric import (MultiTaskPad, MultiTaskRandomCrop, MultiTaskRandomFlip,
                         MultiTaskRandomScale, MultiTaskResize, RandomScaleCrop)
@@ -8,8 +7,7 @@ from .loading import (KEY_TO_TASK, RESULT_KEYS, LoadMultiTaskAnnotations,
                       LoadMultiTaskImage)
 
 __all__ = [
-    'ANN_DECODERS', 'EDGE_THINNING', 'register_decoder', 'thin_edges',
-    'zhang_suen_thin', 'IgnoreEmptyHumanParts', 'PackMultiTaskInputs',
+    'ANN_DECODERS', 'register_decoder', 'IgnoreEmptyHumanParts', 'PackMultiTaskInputs',
     'MultiTaskPad', 'MultiTaskRandomCrop', 'MultiTaskRandomFlip',
     'MultiTaskRandomScale', 'MultiTaskResize', 'RandomScaleCrop',
     'KEY_TO_TASK', 'RESULT_KEYS', 'LoadMultiTaskAnnotations',

@@ -153,57 +153,6 @@ def decode_npy_binary(path: str, threshold: float = 0.5, **_) -> np.ndarray:
     return (arr > threshold).astype(np.uint8)
 
 
-def zhang_suen_thin(mask: np.ndarray, max_iter: int = 100) -> np.ndarray:
-    """Zhang-Suen thinning of a boolean mask, vectorised over the image (our
-    own thinning; an opt-in alternative to scikit-image's ``thin``)."""
-    img = np.pad(mask.astype(bool), 1)
-    for _ in range(max_iter):
-        changed = False
-        for step in (0, 1):
-            p = img
-            n = [np.roll(np.roll(p, dy, 0), dx, 1) for dy, dx in
-                 ((1, 0), (1, -1), (0, -1), (-1, -1), (-1, 0), (-1, 1), (0, 1),
-                  (1, 1))]
-            # Neighbours P2..P9 clockwise from north.
-            p2, p3, p4, p5, p6, p7, p8, p9 = n
-            b = sum(x.astype(np.uint8) for x in n)
-            seq = [p2, p3, p4, p5, p6, p7, p8, p9, p2]
-            a = sum(((~seq[i]) & seq[i + 1]).astype(np.uint8)
-                    for i in range(8))
-            if step == 0:
-                c = ~(p2 & p4 & p6) & ~(p4 & p6 & p8)
-            else:
-                c = ~(p2 & p4 & p8) & ~(p2 & p6 & p8)
-            remove = p & (b >= 2) & (b <= 6) & (a == 1) & c
-            if remove.any():
-                img = img & ~remove
-                changed = True
-        if not changed:
-            break
-    return img[1:-1, 1:-1]
-
-
-EDGE_THINNING = ('skimage', 'zhang_suen', 'none')
-
-
-def thin_edges(mask: np.ndarray, method: str = 'skimage') -> np.ndarray:
-    """Thin a boolean edge mask to one pixel.
-
-    ``method``: 'skimage' (``skimage.morphology.thin``, what the published
-    PASCAL_MT loaders use; the default), 'zhang_suen' (our vectorised
-    Zhang-Suen, opt-in) or 'none' (the mask as it is).
-    """
-    if method == 'skimage':
-        from skimage.morphology import thin
-        return thin(np.asarray(mask, dtype=bool))
-    if method == 'zhang_suen':
-        return zhang_suen_thin(mask)
-    if method == 'none':
-        return np.asarray(mask, dtype=bool)
-    raise ValueError(f'unknown edge thinning {method!r}; choose one of '
-                     f'{list(EDGE_THINNING)}')
-
-
 _LAST_LABEL_MAP: list = [None, None]  # [(path, size, mtime_ns), LabelMap]
 
 
@@ -233,18 +182,13 @@ def label_map_edges(label_map: np.ndarray) -> np.ndarray:
 
 
 @register_decoder('pascal_context_edge_mat')
-def decode_pascal_context_edge(path: str, thin='skimage', **_) -> np.ndarray:
+def decode_pascal_context_edge(path: str, **_) -> np.ndarray:
     """PASCAL-Context ``LabelMap`` .mat -> edge map: pixels where the
     Laplacian of the label map is non-zero (both sides of every boundary),
-    thinned to one pixel with ``thin_edges(method=thin)``: 'skimage' (the
-    published PASCAL_MT rule, default), 'zhang_suen' or 'none' (``True`` /
-    ``False`` mean 'skimage' / 'none')."""
-    if thin is True:
-        thin = 'skimage'
-    elif thin is False or thin is None:
-        thin = 'none'
-    edge = thin_edges(label_map_edges(read_label_map(path)), thin)
-    return edge.astype(np.uint8)
+    thinned to one pixel by ``skimage.morphology.thin`` (the published
+    PASCAL_MT rule)."""
+    from skimage.morphology import thin
+    return thin(label_map_edges(read_label_map(path))).astype(np.uint8)
 
 
 # ------------------------------------------------------------------- normals

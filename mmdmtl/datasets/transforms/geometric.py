@@ -203,7 +203,7 @@ class MultiTaskRandomCrop(MMSegRandomCrop):
     class covers more than that fraction of the labelled pixels, as mmseg and
     the published PASCAL_MT loaders do. It reads ``gt_seg_map`` whether or not
     the image is labelled for semseg: PASCAL datasets load it on every image
-    as an auxiliary label (``crop_check_semseg=True``, the published rule).
+    as an auxiliary label (the published rule).
     What differs from mmseg's: images without any semseg map skip the check
     (one draw) instead of failing, labels absent from a sample are skipped,
     a bad ``crop_size`` is a ValueError, and ``crop_bbox`` (the window, clipped
@@ -279,9 +279,6 @@ def _torch_resize(arr: np.ndarray, size_hw: Tuple[int, int],
     return out[..., 0] if squeeze else out
 
 
-RANDOM_SCALE_CROP_MODES = ('mtan', 'cv2')
-
-
 @TRANSFORMS.register_module()
 class RandomScaleCrop(BaseTransform):
     """MTAN/MTPSL augmentation (NYUv2 / Cityscapes partial-label protocol):
@@ -289,28 +286,20 @@ class RandomScaleCrop(BaseTransform):
     (int(H/s), int(W/s)) and resize it back to (H, W); depth values are divided
     by s. The output size equals the input size.
 
-    ``mode='mtan'`` (default) resamples as the MTAN/MTPSL ``RandomScaleCrop``
-    does, with torch's ``interpolate``: image and normals bilinear with
-    align_corners=True (normals are then not renormalised: near invalid
-    pixels they are shortened, as in the published code), class maps and
-    depth 'nearest'. ``mode='cv2'`` (opt-in) resizes the image with OpenCV's
-    bilinear (half-pixel centres) and every label, normals included, with
-    nearest neighbour (normals stay unit vectors, invalid pixels never blend).
+    It resamples as the MTAN/MTPSL ``RandomScaleCrop`` does, with torch's
+    ``interpolate``: image and normals bilinear with align_corners=True
+    (normals are then not renormalised: near invalid pixels they are
+    shortened, as in the published code), class maps and depth 'nearest'.
 
     Required Keys: img, (seg_fields and their maps)
     Modified Keys: img, every key of seg_fields
     Added Keys: scale_factor
     """
 
-    def __init__(self, scales: Sequence[float] = (1.0, 1.2, 1.5),
-                 mode: str = 'mtan'):
+    def __init__(self, scales: Sequence[float] = (1.0, 1.2, 1.5)):
         if not scales or min(scales) < 1:
             raise ValueError(f'scales must be >= 1, got {scales}')
-        if mode not in RANDOM_SCALE_CROP_MODES:
-            raise ValueError(f'mode must be one of '
-                             f'{list(RANDOM_SCALE_CROP_MODES)}, got {mode!r}')
         self.scales = tuple(float(s) for s in scales)
-        self.mode = mode
 
     @cache_randomness
     def _params(self, h: int, w: int):
@@ -320,15 +309,12 @@ class RandomScaleCrop(BaseTransform):
         x = np.random.randint(0, w - cw + 1)
         return s, y, x, ch, cw
 
-    def _resize(self, key: Optional[str], arr: np.ndarray, h: int,
+    @staticmethod
+    def _resize(key: Optional[str], arr: np.ndarray, h: int,
                 w: int) -> np.ndarray:
-        if self.mode == 'mtan':
-            linear = key is None or key == NORMAL_KEY
-            out = _torch_resize(arr, (h, w),
-                                'bilinear' if linear else 'nearest')
-            return out.astype(arr.dtype) if key is not None else out
-        return mmcv.imresize(arr, (w, h), interpolation='bilinear'
-                             if key is None else 'nearest')
+        linear = key is None or key == NORMAL_KEY
+        out = _torch_resize(arr, (h, w), 'bilinear' if linear else 'nearest')
+        return out.astype(arr.dtype) if key is not None else out
 
     def transform(self, results: dict) -> dict:
         h, w = results['img'].shape[:2]
@@ -346,7 +332,7 @@ class RandomScaleCrop(BaseTransform):
         return results
 
     def __repr__(self):
-        return f'{type(self).__name__}(scales={self.scales}, mode={self.mode!r})'
+        return f'{type(self).__name__}(scales={self.scales})'
 
 
 def _pad(arr: np.ndarray, shape: Tuple[int, int], value: float) -> np.ndarray:

@@ -6,11 +6,9 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmdmtl.registry import HOOKS
+from mmdmtl.structures import check_task_names
 from mmdmtl.utils.config_checks import (ConfigCheckError, batch_exceeds_dataset,
-                                        check_classes_agree,
-                                        check_loader_batch_size,
-                                        check_loss_weights, check_tasks_agree,
-                                        check_train_config)
+                                        check_classes_agree, check_tasks_agree)
 
 
 def _norm_layers(model):
@@ -29,8 +27,6 @@ class TrainCheckHook(Hook):
       training split, unless it is listed in ``zero_shot_tasks`` (hook argument,
       else the top-level config key ``zero_shot_tasks``);
     * every task the training split labels has a head in the model;
-    * ``model.loss_weights`` / ``init_loss_weight`` are >= 0;
-    * ``train_dataloader.batch_size`` equals the sampler's batch size;
     * each class task's output channels equal the dataset's number of classes
       (also checked for the val/test datasets before validating/testing);
     * a batch larger than the training split is a warning (batches repeat images).
@@ -51,25 +47,18 @@ class TrainCheckHook(Hook):
         self._handles = []
 
     def before_train(self, runner) -> None:
-        cfg = runner.cfg
-        check_train_config(cfg)
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        weights = getattr(model, 'loss_weights', None)
-        if isinstance(weights, dict):
-            check_loss_weights(dict(loss_weights=weights,
-                                    init_loss_weight=getattr(
-                                        model, 'init_loss_weight', None)))
         zero_shot = self.zero_shot_tasks
         if zero_shot is None:
-            zero_shot = tuple(cfg.get('zero_shot_tasks', None) or ())
+            zero_shot = tuple(runner.cfg.get('zero_shot_tasks', None) or ())
+        check_task_names(zero_shot, where='zero_shot_tasks')
         tasks = getattr(model, 'task_names', None) or tuple(
             getattr(model, 'tasks', None) or ())
         loader = runner.train_dataloader
         if tasks and loader is not None:
             check_tasks_agree(tuple(tasks), loader.dataset, zero_shot)
         if loader is not None:
-            check_loader_batch_size(loader)
             self._check_classes(model, loader, 'train_dataloader')
             from mmengine.dist import get_world_size
             too_big = batch_exceeds_dataset(loader, get_world_size())

@@ -177,11 +177,11 @@ class MultiTaskPredictionSaveHook(Hook):
     """Write every test prediction to files (``tools/test.py --out DIR``).
 
     For each image and task: ``<out_dir>/<task>/<name>.png`` (a readable
-    encoding, see :func:`mmdmtl.apis.save_task_predictions`) and, with
-    ``save_npy=True``, the exact array as ``.npy``. ``<name>`` is the image's
-    file stem, made unique within the run (``UniqueOutputNames``: ``a/0000.png``
-    and ``b/0000.png`` give ``0000`` and ``b_0000``); replacing a file of an
-    earlier run into the same folder is logged.
+    encoding, see :func:`mmdmtl.structures.prediction_io.save_task_predictions`)
+    and, with ``save_npy=True``, the exact array as ``.npy``. ``<name>`` is the
+    image's file stem, made unique within the run (``UniqueOutputNames``:
+    ``a/0000.png`` and ``b/0000.png`` give ``0000`` and ``b_0000``); replacing a
+    file of an earlier run into the same folder is logged.
 
     Args:
         out_dir (str): output directory (created).

@@ -35,6 +35,7 @@ BSDS solver's sparse random outlier graph returns a smaller matching.
 import math
 from typing import Dict, Optional, Sequence, Tuple, Union
 
+import numba
 import numpy as np
 
 try:
@@ -113,30 +114,18 @@ def _thin_luts() -> Tuple[np.ndarray, np.ndarray]:
 _KEEP1, _KEEP2 = _thin_luts()
 
 
-def _dedupe(idx: np.ndarray, stamp: np.ndarray) -> np.ndarray:
-    """Unique values of ``idx`` in O(len) (no sort), using a scratch array."""
-    order = np.arange(idx.size, dtype=stamp.dtype)
-    stamp[idx] = order
-    return idx[stamp[idx] == order]
-
-
-def bwmorph_thin(bw: np.ndarray,
-                 max_iter: Optional[int] = None,
-                 chunk: int = 16) -> np.ndarray:
+def bwmorph_thin(bw: np.ndarray, max_iter: Optional[int] = None) -> np.ndarray:
     """Thin binary maps to one-pixel-wide curves (MATLAB ``bwmorph(bw,'thin',n)``).
 
-    Works on a stack [..., H, W] (``chunk`` maps at a time). Only pixels whose
-    3x3 neighbourhood changed since a sub-iteration last examined them are
-    examined again (a pixel's fate depends on its neighbourhood only), so the
-    cost follows the number of foreground pixels and deletions, not
-    H x W x iterations. With numba (a runtime requirement) this runs as a
-    compiled loop over pixels, map by map; otherwise vectorised over ``chunk``
-    maps with numpy. Both give the same maps.
+    Works on a stack [..., H, W], map by map, as a compiled (numba) loop over
+    pixels. Only pixels whose 3x3 neighbourhood changed since a sub-iteration
+    last examined them are examined again (a pixel's fate depends on its
+    neighbourhood only), so the cost follows the number of foreground pixels
+    and deletions, not H x W x iterations.
 
     Args:
         bw: boolean (or 0/1) array [..., H, W]; outside the map counts as 0.
         max_iter: number of full iterations (None = until nothing changes).
-        chunk: maps processed together (bounds the scratch memory).
 
     Returns:
         bool array of the same shape.
@@ -147,87 +136,23 @@ def bwmorph_thin(bw: np.ndarray,
     shape = bw.shape
     h, w = shape[-2:]
     stack = bw.reshape(-1, h, w)
-    if use_compiled():
-        pad = np.zeros((stack.shape[0], h + 2, w + 2), dtype=np.uint8)
-        pad[:, 1:-1, 1:-1] = stack != 0
-        _nb_thin_stack(pad.reshape(stack.shape[0], -1), w + 2, _KEEP1, _KEEP2,
-                       -1 if max_iter is None else int(max_iter))
-        return (pad[:, 1:-1, 1:-1] != 0).reshape(shape)
-    out = np.zeros(stack.shape, dtype=bool)
-    for s in range(0, stack.shape[0], max(1, int(chunk))):
-        out[s:s + chunk] = _thin_stack(stack[s:s + chunk] != 0, max_iter)
-    return out.reshape(shape)
-
-
-def _thin_stack(stack: np.ndarray, max_iter: Optional[int]) -> np.ndarray:
-    n, h, w = stack.shape
-    pad = np.zeros((n, h + 2, w + 2), dtype=np.uint16)
-    pad[:, 1:-1, 1:-1] = stack
-    flat = pad.reshape(-1)
-    wp = w + 2
-    offs = [dy * wp + dx for dy, dx in _OFFSETS]
-    idx_t = np.int32 if flat.size < 2**31 - 1 else np.int64
-    offs = [idx_t(o) for o in offs]
-    stamp = np.empty(flat.size, dtype=idx_t)
-    fg = np.flatnonzero(flat).astype(idx_t)
-    pending = [fg, fg]  # pixels to examine in sub-iteration 1 and 2
-    luts = (_KEEP1, _KEEP2)
-    it = 0
-    while max_iter is None or it < max_iter:
-        changed = False
-        for sub in (0, 1):
-            cand = pending[sub]
-            if cand.size == 0:
-                continue
-            code = np.zeros(cand.size, dtype=np.uint16)
-            for i, off in enumerate(offs):
-                code |= flat[cand + off] << i
-            delete = cand[~luts[sub][code]]
-            pending[sub] = cand[:0]
-            if delete.size == 0:
-                continue
-            changed = True
-            flat[delete] = 0  # simultaneous deletion
-            near = _dedupe(
-                np.concatenate([delete + off for off in offs]), stamp)
-            near = near[flat[near] != 0]
-            pending[sub] = near
-            other = 1 - sub
-            pending[other] = _dedupe(np.concatenate([pending[other], near]),
-                                     stamp)
-        it += 1
-        if not changed:
-            break
-    return pad[:, 1:-1, 1:-1] != 0
+    pad = np.zeros((stack.shape[0], h + 2, w + 2), dtype=np.uint8)
+    pad[:, 1:-1, 1:-1] = stack != 0
+    _nb_thin_stack(pad.reshape(stack.shape[0], -1), w + 2, _KEEP1, _KEEP2,
+                   -1 if max_iter is None else int(max_iter))
+    return (pad[:, 1:-1, 1:-1] != 0).reshape(shape)
 
 
 # ---------------------------------------------------------------------------
 # Compiled kernels (numba): thinning of a stack of maps, exact matching
 # ---------------------------------------------------------------------------
-# Same algorithms as the numpy code above and below, written as loops over
-# pixels: the parallel thinning (decisions of a sub-iteration from the map as it
-# was before it, deletions applied together) with a work list of the pixels whose
-# neighbourhood changed, and Hopcroft-Karp on the pairs within the radius. The
-# number of matches of a maximum matching is unique, so every exact maximum
-# matching gives the same counts.
+# Loops over pixels: the parallel thinning (decisions of a sub-iteration from the
+# map as it was before it, deletions applied together) with a work list of the
+# pixels whose neighbourhood changed, and Hopcroft-Karp on the pairs within the
+# radius. The number of matches of a maximum matching is unique, so every exact
+# maximum matching gives the same counts.
 
-try:
-    import numba
-    _HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - numba is a runtime requirement
-    numba = None
-    _HAVE_NUMBA = False
-
-
-def _njit(fn):
-    return numba.njit(cache=True, nogil=True)(fn) if _HAVE_NUMBA else fn
-
-
-def use_compiled() -> bool:
-    """Whether the compiled (numba) kernels are used; set the environment
-    variable ``MMDMTL_EDGE_NO_NUMBA=1`` to use the numpy/scipy code instead."""
-    import os
-    return _HAVE_NUMBA and os.environ.get('MMDMTL_EDGE_NO_NUMBA', '') in ('', '0')
+_njit = numba.njit(cache=True, nogil=True)
 
 
 @_njit
@@ -541,29 +466,7 @@ def edge_pr_counts(prob: np.ndarray,
     gt_edge = (gt != 0) & ~ignore
     prob = np.where(ignore, -np.inf, prob)  # never predicted
     th_eff = np.maximum(th, np.finfo(np.float64).eps)
-    if use_compiled():
-        return _edge_pr_counts_compiled(prob, gt_edge, th_eff, max_dist, thin,
-                                        backend)
-    # [K, H, W] binarised maps, thinned all at once.
-    bins = prob[None] >= th_eff[:, None, None]
-    if thin:
-        bins = bwmorph_thin(bins)
-    k = len(th)
-    sum_p = bins.reshape(k, -1).sum(1).astype(np.int64)
-    sum_r = np.full(k, int(gt_edge.sum()), dtype=np.int64)
-    cnt = np.zeros(k, dtype=np.int64)
-    prev = None
-    for j in range(k):
-        if sum_p[j] == 0 or sum_r[j] == 0:
-            cnt[j] = 0
-        elif prev is not None and sum_p[j] == sum_p[prev] and np.array_equal(
-                bins[j], bins[prev]):
-            cnt[j] = cnt[prev]  # same map as the previous threshold
-        else:
-            cnt[j] = match_count(bins[j], gt_edge, max_dist, backend)
-        prev = j
-    # one-to-one matching: matched label pixels == matched predicted pixels
-    return dict(cntR=cnt.copy(), sumR=sum_r, cntP=cnt, sumP=sum_p)
+    return _counts(prob, gt_edge, th_eff, max_dist, thin, backend)
 
 
 def _disc_offsets(radius: float) -> Tuple[np.ndarray, np.ndarray]:
@@ -599,10 +502,12 @@ def _nb_near(gt_edge, ody, odx):
 _MAX_STENCIL = 4096
 
 
-def _edge_pr_counts_compiled(prob, gt_edge, th_eff, max_dist, thin, backend):
-    """:func:`edge_pr_counts` with the numba kernels: binarise all thresholds
-    in one pass, thin the stack, match each map (Hopcroft-Karp on the pairs
-    of a precomputed disc stencil). Same counts as the numpy/scipy path."""
+def _counts(prob, gt_edge, th_eff, max_dist, thin, backend):
+    """:func:`edge_pr_counts` after the input checks: binarise all thresholds
+    in one pass, thin the stack, match each map (Hopcroft-Karp on the pairs of
+    a precomputed disc stencil; the kd-tree matching for larger radii or the
+    pyEdgeEval backend); a map equal to the previous threshold's reuses its
+    count."""
     h, w = prob.shape
     k = len(th_eff)
     wp = w + 2

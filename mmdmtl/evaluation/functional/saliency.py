@@ -28,7 +28,7 @@ def batch_binary_pr_counts(probs: Sequence[ArrayLike],
                            gts: Sequence[ArrayLike],
                            thresholds: Sequence[float],
                            ignore_index: int = 255,
-                           legacy_double_sigmoid: bool = False
+                           published_double_sigmoid: bool = False
                            ) -> Dict[str, np.ndarray]:
     """Per-sample true/predicted/actual positive counts at each threshold.
 
@@ -39,7 +39,7 @@ def batch_binary_pr_counts(probs: Sequence[ArrayLike],
         probs: probabilities of the positive class, maps of any shape.
         gts: 0/1 labels of the same shapes.
         thresholds: K thresholds (any order; outputs follow the given order).
-        legacy_double_sigmoid: apply a sigmoid to the probability first, as the
+        published_double_sigmoid: apply a sigmoid to the probability first, as the
             published DiffusionMTL/InvPT code does (its maps already were
             probabilities); only for comparing with those numbers.
 
@@ -68,7 +68,7 @@ def batch_binary_pr_counts(probs: Sequence[ArrayLike],
         return dict(tp=z, pred_pos=z, gt_pos=np.zeros(0, np.int64),
                     valid=np.zeros(0, np.int64))
     q, y, s = torch.cat(qs), torch.cat(ys), torch.cat(segs)
-    if legacy_double_sigmoid:
+    if published_double_sigmoid:
         q = torch.sigmoid(q)
     th = th.to(q.device)
     th_sorted, order = torch.sort(th)

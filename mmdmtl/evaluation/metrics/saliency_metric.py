@@ -27,7 +27,7 @@ class SaliencyMetric(BaseDenseMetric):
         thresholds (list[float], optional): default 0.05..0.95 step 0.05.
         beta_sq (float): beta^2 of F-beta. Default 0.3.
         iou_threshold (float): threshold of the mIoU. Default 0.5.
-        legacy_double_sigmoid (bool): apply a sigmoid to the stored probability
+        published_double_sigmoid (bool): apply a sigmoid to the stored probability
             before thresholding, reproducing the published DiffusionMTL/InvPT
             evaluation code (which applied sigmoid to maps that already were
             probabilities, so every pixel has "probability" >= 0.5). Only for
@@ -40,7 +40,7 @@ class SaliencyMetric(BaseDenseMetric):
                  thresholds: Optional[Sequence[float]] = None,
                  beta_sq: float = 0.3,
                  iou_threshold: float = 0.5,
-                 legacy_double_sigmoid: bool = False,
+                 published_double_sigmoid: bool = False,
                  ignore_index: int = 255,
                  task: Optional[str] = None,
                  prefix: Optional[str] = None,
@@ -53,14 +53,14 @@ class SaliencyMetric(BaseDenseMetric):
                              f'got {thresholds!r}')
         self.beta_sq = float(beta_sq)
         self.iou_threshold = float(iou_threshold)
-        self.legacy_double_sigmoid = legacy_double_sigmoid
+        self.published_double_sigmoid = published_double_sigmoid
         self.ignore_index = ignore_index
 
     def batch_records(self, preds: List[Any], gts: List[Any],
                       samples: List[Any]) -> List[Dict]:
         th = np.append(self.thresholds, self.iou_threshold)
         c = batch_binary_pr_counts(preds, gts, th, self.ignore_index,
-                                   self.legacy_double_sigmoid)
+                                   self.published_double_sigmoid)
         return [
             dict(counted=True, tp=c['tp'][i], pred_pos=c['pred_pos'][i],
                  gt_pos=int(c['gt_pos'][i]), valid=int(c['valid'][i]))

@@ -3,43 +3,25 @@
 A thin adapter for ``mmseg``'s ``EncoderDecoder`` (one task, 'semseg'): it fuses the
 backbone maps with a stem (the stride-8 fuse), predicts an initial map with
 ``InitialTaskHeads``, builds the condition with a conditioner and refines the initial
-feature with a ``MultiTaskDenoiser`` (``project=False``); BaseDecodeHead's own
+feature with a ``MultiTaskDenoiser`` (``return_features=True``); BaseDecodeHead's own
 ``conv_seg`` (with its dropout) turns the refined feature into logits and its
 ``loss_decode`` scores both the final and (weighted by ``init_loss_weight``) the
 initial logits. The multi-task model uses ``MultiTaskDenoiser`` directly as its
 ``refine_head``.
-
-Checkpoints of the earlier single-class head (denoiser modules directly under the
-head, ``final_convs.semseg`` as the classifier) load unchanged: a load hook moves
-their keys to ``denoiser.*`` and ``conv_seg.*``.
 """
-import inspect
-import re
-import warnings
 from typing import List, Optional
 
 import torch
-import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
 # Registers MultiTaskConditioner, which the head builds from its config.
 import mmdmtl.models.conditioners.multi_task_conditioner  # noqa: F401
 from mmdmtl.models.decode_heads.initial_task_heads import InitialTaskHeads
-from mmdmtl.models.diffusion.multi_task_denoiser import (MultiTaskDenoiser,
-                                                         check_scheduler_keys)
+from mmdmtl.models.diffusion.multi_task_denoiser import MultiTaskDenoiser
 from mmdmtl.models.necks.multi_scale_fuse import resize_concat
 from mmdmtl.models.utils import sample_seed_keys, scoped_type
 from mmdmtl.registry import MODELS
-
-# The denoiser's own arguments (given flat to this head by earlier versions).
-_DENOISER_ARGS = frozenset(
-    inspect.signature(MultiTaskDenoiser.__init__).parameters) - {
-        'self', 'tasks', 'channels', 'project', 'init_cfg', 'kwargs'}
-# Keys of the earlier head that are now the denoiser's (or conv_seg's).
-_OLD_DENOISER_KEY = re.compile(
-    r'^(time_embed|embed_convs|input_convs|blocks|task_heads|train_iter)\b')
-_OLD_CLASSIFIER_KEY = re.compile(r'^final_convs\.semseg\.')
 
 
 @MODELS.register_module()
@@ -84,18 +66,6 @@ class DiffusionRefinementHead(BaseDecodeHead):
                      loss_weight=1.0),
                  init_cfg=None,
                  **kwargs):
-        if 'tasks' in kwargs:
-            raise TypeError("DiffusionRefinementHead is the single-task mmseg decode "
-                            "head; the multi-task denoiser is refine_head=dict("
-                            "type='MultiTaskDenoiser', ...) of MultiTaskEncoderDecoder")
-        check_scheduler_keys(kwargs, 'DiffusionRefinementHead')
-        denoiser = dict(denoiser or {})
-        flat = sorted(set(kwargs) & _DENOISER_ARGS)
-        if flat:
-            warnings.warn(f'DiffusionRefinementHead: {flat} are denoiser arguments; '
-                          'give them as denoiser=dict(...)', DeprecationWarning)
-            for k in flat:
-                denoiser.setdefault(k, kwargs.pop(k))
         super().__init__(
             in_channels,
             channels,
@@ -108,10 +78,8 @@ class DiffusionRefinementHead(BaseDecodeHead):
         tasks = dict(semseg=int(num_classes))
         self.init_loss_weight = init_loss_weight
         self.denoiser = MultiTaskDenoiser(
-            tasks=tasks, channels=channels, project=False, **denoiser)
-        # The classifier is drawn after the denoiser, where the earlier head drew
-        # its own, so seeded initialisations stay those of earlier versions.
-        self.conv_seg = nn.Conv2d(channels, self.out_channels, kernel_size=1)
+            tasks=tasks, channels=channels, return_features=True,
+            **(denoiser or {}))
         if self.input_transform == 'resize_concat' and not \
                 0 <= fuse_index < len(self.in_index):
             raise ValueError(f'fuse_index={fuse_index} out of range for '
@@ -134,18 +102,6 @@ class DiffusionRefinementHead(BaseDecodeHead):
             cfg.setdefault('channels', channels)
             cfg.setdefault('feature_channels', channels)
             self.conditioner = MODELS.build(cfg)
-        self._register_load_state_dict_pre_hook(self._move_old_keys)
-
-    @staticmethod
-    def _move_old_keys(state_dict, prefix, *args):
-        """Keys of the earlier head -> ``denoiser.*`` / ``conv_seg.*`` (in place)."""
-        for key in [k for k in state_dict if k.startswith(prefix)]:
-            rest = key[len(prefix):]
-            if _OLD_DENOISER_KEY.match(rest):
-                state_dict[f'{prefix}denoiser.{rest}'] = state_dict.pop(key)
-            elif _OLD_CLASSIFIER_KEY.match(rest):
-                new = _OLD_CLASSIFIER_KEY.sub('conv_seg.', rest)
-                state_dict[f'{prefix}{new}'] = state_dict.pop(key)
 
     def _transform_inputs(self, inputs):
         if self.input_transform == 'resize_concat':

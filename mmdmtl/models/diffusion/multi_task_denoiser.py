@@ -7,10 +7,13 @@ batch. ``MultiTaskEncoderDecoder`` uses it as its ``refine_head``;
 
 The reverse chain (x0 parameterisation, see ``DDPMScheduler``)::
 
-    x_T   = sqrt(acp_T) x0 + sqrt(1 - acp_T) eps       x0 = F_t, or Embed_t(P_t)
-    x0_hat = D_t(x_t, t, F_cond)                        for t = T-1 .. 0
-    x_prev = posterior(x0_hat, x_t) (+ std * eps)       no noise at the last step
+    x_T    = sqrt(alpha_bar_T) x0 + sqrt(1 - alpha_bar_T) eps
+                                                    x0 = F_t, or Embed_t(P_t)
+    x0_hat = D_t(x_t, t, F_cond)                    for t = T-1 .. 0
+    x_prev = posterior(x0_hat, x_t) (+ std * eps)   no noise at the last step
     logits = Conv1x1_t(x0_hat at t = 0)
+
+(alpha_bar_t = prod_{s <= t} (1 - beta_s), the scheduler's ``alphas_cumprod``.)
 
 Denoiser D_t (one step)::
 
@@ -44,9 +47,6 @@ from mmdmtl.models.utils import check_task_channels, scoped_type, zero_touch
 from mmdmtl.registry import MODELS
 
 _MASK64 = (1 << 63) - 1
-# Arguments of the flattened schedule of earlier versions (now ``scheduler=dict``).
-_SCHEDULER_KEYS = ('num_train_timesteps', 'beta_start', 'beta_end', 'beta_schedule',
-                   'sampler', 'ddim_eta')
 
 
 def _mix_seed(*parts: int) -> int:
@@ -60,17 +60,6 @@ def _task_head(channels: int, num_convs: int) -> nn.Sequential:
     for _ in range(num_convs):
         layers += [nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(inplace=True)]
     return nn.Sequential(*layers)
-
-
-def check_scheduler_keys(kwargs: Mapping, where: str) -> None:
-    """The flat schedule arguments of earlier versions -> a TypeError naming the
-    sub-config they moved into."""
-    moved = sorted(set(kwargs) & set(_SCHEDULER_KEYS))
-    if moved:
-        raise TypeError(f'{where}: {moved} moved into '
-                        "scheduler=dict(type='DDPMScheduler', ...) (sampler='ddim' "
-                        "is type='DDIMScheduler', ddim_eta is its eta; the LDM "
-                        "schedule is beta_schedule='scaled_linear')")
 
 
 @MODELS.register_module()
@@ -107,16 +96,17 @@ class MultiTaskDenoiser(BaseModule):
             the denoiser's peak memory to that of ``inference_chunk`` pairs; the
             outputs are the same (inference noise is seeded per pair). On a CPU
             the convolutions are compute-bound, so small chunks cost little speed.
-        project (bool): end every task with its Conv1x1 to the task's output
-            channels (``final_convs``, default). False: ``refine`` returns the
-            refined features x0_hat (the mmseg adapter projects them with its own
-            ``conv_seg``).
+        return_features (bool): ``refine`` returns the refined features x0_hat
+            and the denoiser has no ``final_convs`` (the mmseg adapter projects
+            them with its own ``conv_seg``). Default False: every task ends with
+            its Conv1x1 to the task's output channels (``final_convs``).
         logit_residual (bool): ours, opt-in (not in the published model): the
             refined logits are the initial prediction plus the task's Conv1x1 of
             x0_hat, that Conv1x1 zero-initialised, so the refined output starts
             equal to the initial heads' and the chain learns a correction
-            conditioned on every task. Needs ``project=True``. Measured effect:
-            docs/results.md (partial-label study). Default: False (published).
+            conditioned on every task. Needs ``return_features=False``. Measured
+            effect: docs/results.md (partial-label study). Default: False
+            (published).
         init_cfg (dict, optional): mmengine init config.
     """
 
@@ -143,14 +133,9 @@ class MultiTaskDenoiser(BaseModule):
                  num_head_convs: int = 3,
                  noise_seed: int = 0,
                  inference_chunk: Optional[int] = None,
-                 project: bool = True,
+                 return_features: bool = False,
                  logit_residual: bool = False,
-                 init_cfg: Optional[dict] = None,
-                 **kwargs):
-        check_scheduler_keys(kwargs, type(self).__name__)
-        if kwargs:
-            raise TypeError(f'{type(self).__name__}: unexpected arguments '
-                            f'{sorted(kwargs)}')
+                 init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         tasks = check_task_channels(tasks, type(self).__name__)
         if diffuse not in ('feature', 'prediction'):
@@ -170,11 +155,11 @@ class MultiTaskDenoiser(BaseModule):
         self.noise_seed = int(noise_seed)
         self.inference_chunk = None if inference_chunk is None else \
             int(inference_chunk)
-        self.project = bool(project)
-        if logit_residual and not self.project:
+        self.return_features = bool(return_features)
+        if logit_residual and self.return_features:
             raise ValueError(f'{type(self).__name__}: logit_residual=True adds the '
                              'initial logits to the projected ones; it needs '
-                             'project=True')
+                             'return_features=False')
         self.logit_residual = bool(logit_residual)
 
         # A plain object, not a module: its float64 coefficients leave it as
@@ -199,7 +184,7 @@ class MultiTaskDenoiser(BaseModule):
         self.task_heads = nn.ModuleDict(
             {t: _task_head(channels, num_head_convs)
              for t in tasks})
-        if self.project:
+        if not self.return_features:
             self.final_convs = nn.ModuleDict(
                 {t: nn.Conv2d(channels, c, 1)
                  for t, c in tasks.items()})
@@ -241,7 +226,7 @@ class MultiTaskDenoiser(BaseModule):
         """0 times every parameter of the given tasks' modules (DDP-safe zero loss
         for tasks without a label in the batch)."""
         mods = [self.input_convs, self.task_heads]
-        if self.project:
+        if not self.return_features:
             mods.append(self.final_convs)
         if self.diffuse == 'prediction':
             mods.append(self.embed_convs)
@@ -359,7 +344,7 @@ class MultiTaskDenoiser(BaseModule):
             noises: explicit noise draws (tests); overrides the generators.
 
         Returns:
-            dict task -> (logits [n_t, C_t, h, w], or with ``project=False`` the
+            dict task -> (logits [n_t, C_t, h, w], or with ``return_features=True`` the
             refined features [n_t, channels, h, w]; image indices [n_t]) for
             the tasks with at least one pair.
         """
@@ -408,7 +393,7 @@ class MultiTaskDenoiser(BaseModule):
             del x0
             for task, a, b in sub_groups:
                 feat = x0_hat[a:b]
-                if not self.project:
+                if self.return_features:
                     logits[task].append(feat)
                     continue
                 out = self.final_convs[task](feat)

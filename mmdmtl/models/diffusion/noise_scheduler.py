@@ -9,8 +9,8 @@ Every table is computed in float64 and every coefficient leaves the scheduler as
 Python float, which the tensor arithmetic rounds once to the sample's dtype: the same
 numbers as the published code's float64 tables stored as float32 (recomputing them in
 float32 from ``alphas_cumprod`` is off by up to 1.5e-5 relative on the posterior-mean
-coefficient, by cancellation in ``1 - acp``). Nothing is a buffer: a scheduler has no
-state to move between devices or to save in a checkpoint.
+coefficient, by cancellation in ``1 - alpha_bar``). Nothing is a buffer: a scheduler
+has no state to move between devices or to save in a checkpoint.
 
 With the published ``num_train_timesteps=2`` and LDM's betas 1e-3..1e-2::
 
@@ -96,19 +96,21 @@ class _X0Scheduler:
         """The timestep after ``timestep`` in the inference chain (-1: done)."""
         return int(timestep) - self._ratio
 
-    def acp(self, t: int) -> float:
-        """alphas_cumprod[t] as a float64 Python float (1 for t < 0)."""
+    def alpha_bar(self, t: int) -> float:
+        """alpha_bar_t = alphas_cumprod[t] = prod_{s <= t} (1 - beta_s), a float64
+        Python float (1 for t < 0)."""
         return 1.0 if t < 0 else float(self.alphas_cumprod[t])
 
     # ------------------------------------------------------------- forward q
     def noise_coefficients(self, t: int):
-        """(sqrt(acp_t), sqrt(1 - acp_t)) in float64."""
-        a = self.acp(t)
+        """(sqrt(alpha_bar_t), sqrt(1 - alpha_bar_t)) in float64."""
+        a = self.alpha_bar(t)
         return math.sqrt(a), math.sqrt(1.0 - a)
 
     def add_noise(self, original_samples: torch.Tensor,
                   noise: Optional[torch.Tensor], timestep: int) -> torch.Tensor:
-        """q(x_t | x0) = sqrt(acp_t) x0 + sqrt(1 - acp_t) eps (eps=None: no noise)."""
+        """q(x_t | x0) = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps
+        (eps=None: no noise)."""
         c0, cn = self.noise_coefficients(int(timestep))
         out = original_samples * c0
         if noise is not None:
@@ -152,17 +154,17 @@ class DDPMScheduler(_X0Scheduler):
     """Posterior sampling q(x_prev | x_t, x0_hat) (the published sampler).
 
     For consecutive steps this is the textbook posterior; with S < T the posterior of
-    the strided chain (acp_t / acp_prev in place of alpha_t). The std is
+    the strided chain (alpha_bar_t / alpha_bar_prev in place of alpha_t). The std is
     ``exp(0.5 * log(max(var, 1e-20)))`` as the published tables clip it.
     """
 
     def step_coefficients(self, t: int, prev_t: int):
-        acp_t, acp_prev = self.acp(t), self.acp(prev_t)
-        alpha = acp_t / acp_prev
+        alpha_bar_t, alpha_bar_prev = self.alpha_bar(t), self.alpha_bar(prev_t)
+        alpha = alpha_bar_t / alpha_bar_prev
         beta = 1.0 - alpha
-        coef_x0 = beta * math.sqrt(acp_prev) / (1.0 - acp_t)
-        coef_xt = (1.0 - acp_prev) * math.sqrt(alpha) / (1.0 - acp_t)
-        var = beta * (1.0 - acp_prev) / (1.0 - acp_t)
+        coef_x0 = beta * math.sqrt(alpha_bar_prev) / (1.0 - alpha_bar_t)
+        coef_xt = (1.0 - alpha_bar_prev) * math.sqrt(alpha) / (1.0 - alpha_bar_t)
+        var = beta * (1.0 - alpha_bar_prev) / (1.0 - alpha_bar_t)
         return coef_x0, coef_xt, math.exp(0.5 * math.log(max(var, 1e-20)))
 
 
@@ -181,10 +183,13 @@ class DDIMScheduler(_X0Scheduler):
         super().__init__(*args, **kwargs)
 
     def step_coefficients(self, t: int, prev_t: int):
-        acp_t, acp_prev = self.acp(t), self.acp(prev_t)
-        var = (1 - acp_prev) / (1 - acp_t) * (1 - acp_t / acp_prev)
+        alpha_bar_t, alpha_bar_prev = self.alpha_bar(t), self.alpha_bar(prev_t)
+        var = (1 - alpha_bar_prev) / (1 - alpha_bar_t) * (
+            1 - alpha_bar_t / alpha_bar_prev)
         sigma = self.eta * math.sqrt(max(var, 0.0))
-        # x_prev = sqrt(acp_prev) x0 + sqrt(1 - acp_prev - sigma^2) eps_hat,
-        # eps_hat = (x_t - sqrt(acp_t) x0) / sqrt(1 - acp_t)
-        dir_coef = math.sqrt(max(1.0 - acp_prev - sigma**2, 0.0)) / math.sqrt(1.0 - acp_t)
-        return math.sqrt(acp_prev) - dir_coef * math.sqrt(acp_t), dir_coef, sigma
+        # x_prev = sqrt(alpha_bar_prev) x0 + sqrt(1 - alpha_bar_prev - sigma^2) eps_hat,
+        # eps_hat = (x_t - sqrt(alpha_bar_t) x0) / sqrt(1 - alpha_bar_t)
+        dir_coef = math.sqrt(max(1.0 - alpha_bar_prev - sigma**2, 0.0)) / \
+            math.sqrt(1.0 - alpha_bar_t)
+        c0 = math.sqrt(alpha_bar_prev) - dir_coef * math.sqrt(alpha_bar_t)
+        return c0, dir_coef, sigma

@@ -1,6 +1,5 @@
 """MultiTaskEncoderDecoder: backbone -> neck -> initial task heads -> (MTC ->
 diffusion refinement) for multi-task dense prediction from partial labels."""
-import warnings
 from typing import Dict, List, Mapping, Optional
 
 import torch
@@ -18,24 +17,6 @@ from mmdmtl.structures import (TASKS, MultiTaskDataSample, check_task_names,
 
 # Per-task loss weights lambda_t (``TaskSpec.loss_weight``: the official recipe).
 DEFAULT_LOSS_WEIGHTS = {task: spec.loss_weight for task, spec in TASKS.items()}
-
-
-def _denoiser_config(cfg: dict, channels: int) -> dict:
-    """``refine_head`` config; the earlier name of the multi-task denoiser
-    (``DiffusionRefinementHead`` with ``tasks``) is translated with a warning."""
-    cfg = scoped_type(cfg)
-    if cfg.get('type') == 'mmdmtl.DiffusionRefinementHead':
-        warnings.warn("refine_head type='DiffusionRefinementHead' is now "
-                      "type='MultiTaskDenoiser' (DiffusionRefinementHead is the "
-                      'mmseg decode head); translated', DeprecationWarning)
-        cfg['type'] = 'mmdmtl.MultiTaskDenoiser'
-        in_channels = cfg.pop('in_channels', channels)
-        if in_channels != cfg.get('channels', channels):
-            raise ValueError(f'refine_head: in_channels={in_channels} must equal '
-                             f'channels={cfg.get("channels", channels)} (the '
-                             'diffused feature and the denoiser output live in '
-                             'one space)')
-    return cfg
 
 
 def check_class_labels(task: str, target: torch.Tensor, num_classes: int,
@@ -160,16 +141,12 @@ class MultiTaskEncoderDecoder(BaseModel):
             self.conditioner = MODELS.build(cfg)
         self.refine_head = None
         if refine_head is not None:
-            cfg = _denoiser_config(refine_head, channels)
+            cfg = scoped_type(refine_head)
             cfg.setdefault('tasks', self.tasks)
             cfg.setdefault('channels', channels)
             if cfg.get('tasks') is None or dict(cfg['tasks']) != self.tasks:
                 raise ValueError('MultiTaskEncoderDecoder: refine_head.tasks '
                                  f'{cfg.get("tasks")} differs from tasks {self.tasks}')
-            # Up to 2026-12 the denoiser was an mmseg decode head whose unused
-            # classifier drew from the RNG first: the same draw keeps seeded
-            # initialisations (and the documented results) identical.
-            nn.Conv2d(cfg['channels'], next(iter(self.tasks.values())), 1)
             self.refine_head = MODELS.build(cfg)
 
         losses = dict(losses or {})

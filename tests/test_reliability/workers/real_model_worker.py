@@ -59,22 +59,17 @@ def build_cfg():
         ds.label_setting = 'full'
         ds.split_file = None
         ds.pipeline = cfg.test_pipeline
-        sampler = dict(type='PartialLabelSampler', mode='random', shuffle=True,
-                       seed=0)
+        sampler = dict(type='PartialLabelSampler', shuffle=True, seed=0)
     elif MODE == 'nohang':
         ds.label_setting = 'one_label'
         ds.split_file = os.path.join(OUT_DIR, 'nohang_split.json')
-        sampler = dict(type='PartialLabelSampler', mode='random', shuffle=False,
-                       seed=0)
+        sampler = dict(type='PartialLabelSampler', shuffle=False, seed=0)
     else:
         ds.label_setting = 'one_label'
         ds.pop('split_file', None)
         ds.pipeline[3].crop_size = (32, 32)  # MultiTaskRandomCrop
         ds.pipeline[6].size = (32, 32)  # MultiTaskPad
-        sampler = dict(type='PartialLabelSampler', mode='random', shuffle=True,
-                       seed=0)
-    # the batch size is given to the loader and the sampler alike (checked)
-    sampler['batch_size'] = BATCH
+        sampler = dict(type='PartialLabelSampler', shuffle=True, seed=0)
     cfg.train_dataloader.update(
         batch_size=BATCH, num_workers=0, persistent_workers=False,
         sampler=sampler)

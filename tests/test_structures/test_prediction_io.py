@@ -3,9 +3,11 @@ import numpy as np
 import pytest
 import torch
 
-from mmdmtl.apis import (DEPTH_PNG_SCALE, encode_prediction_png,
-                         predictions_to_numpy, save_task_predictions)
 from mmdmtl.structures import MultiTaskDataSample
+from mmdmtl.structures.prediction_io import (DEPTH_PNG_SCALE,
+                                             encode_prediction_png,
+                                             predictions_to_numpy,
+                                             save_task_predictions)
 
 
 def _sample():
