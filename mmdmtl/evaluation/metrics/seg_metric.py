@@ -194,28 +194,6 @@ class HumanPartsMetric(SemSegMetric):
         super().__init__(*args, **kwargs)
         self.drop_images_without_parts = drop_images_without_parts
 
-    @property
-    def dataset_meta(self) -> Optional[dict]:
-        return self._dataset_meta
-
-    @dataset_meta.setter
-    def dataset_meta(self, dataset_meta: Optional[dict]) -> None:
-        # Set by the Evaluator from the dataset before the first sample: an
-        # explicit num_classes/class_names that disagrees with the dataset's
-        # classes would ignore (or invent) classes and still give a believable
-        # mIoU.
-        self._dataset_meta = dataset_meta
-        names = (dataset_meta or {}).get(self.classes_key)
-        mine = self._num_classes if self._num_classes is not None else (
-            len(self._class_names) if self._class_names else None)
-        if names and mine is not None and int(mine) != len(names):
-            raise ValueError(
-                f'{type(self).__name__} (task {self.task!r}) counts {mine} '
-                f'classes but the dataset names {len(names)} (metainfo '
-                f'{self.classes_key!r}): pixels of the other classes would be '
-                'ignored or never occur; drop num_classes/class_names from the '
-                'evaluator config (the dataset\'s classes are used) or fix them')
-
     def keep(self, gt: torch.Tensor) -> Optional[str]:
         if not self.drop_images_without_parts:
             return None
