@@ -22,6 +22,18 @@ EVERY run (a cut-off run still leaves a table):
 Delta_m of a run is computed against the single-task models of the same setting
 and seed (the mean over the available STL seeds if that seed's STL is missing).
 
+For the question "does the refinement help?" (docs/results.md) it also has:
+
+* ``--num-test``: a held-out test split for the tables (val stays for choices);
+* ``--eval-every N``: learning curves of the refined output AND the initial heads
+  on val and on a held-in training slice, with their losses
+  (``<out-dir>/curves/*.json|png``) and, per task, the first iteration at which the
+  refined output matches the initial heads;
+* ``--diagnose``: activation scale, dead ReLUs and gradient shares through the
+  denoiser, per-class IoU and the effect of a shuffled condition;
+* ``--augment``, ``--timesteps``, the ``dmtl_residual`` variant, and ``--compare``
+  (one ladder table over several study folders).
+
 The models are the package's own configs (``configs/_base_/models``) with the widths
 and image size scaled down for a CPU: a ResNet-18 layout with ``base_channels``
 channels in its first stage, ``channels`` in the neck/heads/denoiser. The
