@@ -296,14 +296,18 @@ def _unprefix(metrics: dict, prefix: str) -> dict:
 
 def compare_panels(refined_dir: str, initial_dir: str, out_dir: str) -> list:
     """``<out_dir>/<stem>.png``: the refined panel of each image above its
-    initial-heads panel, each under a caption band. Returns the file names."""
+    initial-heads panel, each under a caption band. Returns the names written.
+    ``out_dir`` is claimed first: a folder of files mmdmtl did not write is
+    refused, never written into."""
     import cv2
     import numpy as np
+    from mmdmtl.utils.safe_output import claim_output_dir
     if not (osp.isdir(refined_dir) and osp.isdir(initial_dir)):
         return []
     names = sorted(set(f for f in os.listdir(refined_dir) if f.endswith('.png'))
                    & set(os.listdir(initial_dir)))
-    os.makedirs(out_dir, exist_ok=True)
+    claim_output_dir(out_dir, 'tools/run_demo.py', 'panel comparison folder')
+    written = []
 
     def captioned(img, text):
         band = np.full((28, img.shape[1], 3), 255, np.uint8)
@@ -321,7 +325,8 @@ def compare_panels(refined_dir: str, initial_dir: str, out_dir: str) -> list:
             captioned(bottom, 'predictions: initial heads (before refinement)')
         ], axis=0)
         cv2.imwrite(osp.join(out_dir, name), both)
-    return names
+        written.append(name)
+    return written
 
 
 def plot_curves(train_dir: str, out: str):

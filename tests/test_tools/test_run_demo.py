@@ -72,3 +72,27 @@ def test_demo_flow_and_rerun_reuses_work(tmp_path, tiny_config, capsys):
     assert (work / 'final.pth').stat().st_mtime == mtime
     assert res2['trained_metrics'] == res['trained_metrics']
     assert res2['untrained_metrics'] == res['untrained_metrics']
+
+
+def test_compare_panels_never_writes_into_a_user_folder(tmp_path):
+    """The comparison folder is claimed like every mmdmtl output folder: a
+    folder holding the user's files is refused and left as it was."""
+    import numpy as np
+    import pytest
+    from mmdmtl.utils.safe_output import OutputExistsError
+    demo = _load()
+    for d, v in (('ref', 10), ('ini', 200)):
+        (tmp_path / d).mkdir()
+        cv2.imwrite(str(tmp_path / d / 'a.png'), np.full((4, 6, 3), v, np.uint8))
+    mine = tmp_path / 'mine'
+    mine.mkdir()
+    (mine / 'a.png').write_bytes(b'user')
+    with pytest.raises(OutputExistsError):
+        demo.compare_panels(str(tmp_path / 'ref'), str(tmp_path / 'ini'), str(mine))
+    assert (mine / 'a.png').read_bytes() == b'user'
+    out = tmp_path / 'cmp'
+    assert demo.compare_panels(str(tmp_path / 'ref'), str(tmp_path / 'ini'),
+                               str(out)) == ['a.png']
+    both = cv2.imread(str(out / 'a.png'))
+    assert both.shape == (2 * (28 + 4), 6, 3)
+    assert (both[28:32] == 10).all() and (both[60:64] == 200).all()

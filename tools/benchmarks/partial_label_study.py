@@ -249,24 +249,28 @@ def load_split(data_root: str, split: str, setting: str, seed: int, args,
     return [ds[i] for i in (indices if indices is not None else range(len(ds)))]
 
 
+def _only_task(data_sample, task: str):
+    """``data_sample`` with only ``task``'s label, marked labelled for it alone
+    (changed in place and returned)."""
+    from mmdmtl.structures import get_task
+    keep_field = get_task(task).gt_field
+    for t in ALL_TASKS:
+        f = get_task(t).gt_field
+        if f != keep_field and f in data_sample:
+            delattr(data_sample, f)
+    data_sample.set_metainfo(dict(labeled_tasks=(task, )))
+    return data_sample
+
+
 def task_subset(samples: List[dict], task: str) -> List[dict]:
     """The single-task training set of ``task``: the images labelled for it,
     with only that task's label."""
-    from mmdmtl.structures import get_task
-    out = []
-    keep_field = get_task(task).gt_field
-    for s in samples:
-        ds = s['data_samples']
-        if task not in ds.metainfo.get('labeled_tasks', ()):
-            continue
-        new = ds.clone()
-        for t in ALL_TASKS:
-            f = get_task(t).gt_field
-            if f != keep_field and f in new:
-                delattr(new, f)
-        new.set_metainfo(dict(labeled_tasks=(task, )))
-        out.append(dict(inputs=s['inputs'], data_samples=new))
-    return out
+    return [
+        dict(inputs=s['inputs'],
+             data_samples=_only_task(s['data_samples'].clone(), task))
+        for s in samples
+        if task in s['data_samples'].metainfo.get('labeled_tasks', ())
+    ]
 
 
 class _AugmentedSubset:
@@ -274,10 +278,8 @@ class _AugmentedSubset:
     label (the single-task training set under ``--augment``)."""
 
     def __init__(self, dataset, keep, task: str):
-        from mmdmtl.structures import get_task
         self.dataset = dataset
         self.task = task
-        self.field = get_task(task).gt_field
         self.indices = [i for i in range(len(dataset))
                         if dataset.get_data_info(i)['img_path'] in keep]
 
@@ -285,14 +287,8 @@ class _AugmentedSubset:
         return len(self.indices)
 
     def __getitem__(self, i):
-        from mmdmtl.structures import get_task
         s = self.dataset[self.indices[i]]
-        ds = s['data_samples']
-        for t in ALL_TASKS:
-            f = get_task(t).gt_field
-            if f != self.field and f in ds:
-                delattr(ds, f)
-        ds.set_metainfo(dict(labeled_tasks=(self.task, )))
+        _only_task(s['data_samples'], self.task)
         return s
 
 
